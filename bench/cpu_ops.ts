@@ -1,0 +1,57 @@
+/**
+ * CPU reference backend throughput: matmul and conv3d forward, with numpy
+ * measured in the same run as the peer. The CPU backend is written for
+ * clarity, not speed (the WebGPU backend is the compute path), so the ratio
+ * shows how far the reference is from a BLAS-backed peer.
+ * @module
+ */
+import { conv3d, matmul, randn, Rng, type Tensor } from "../mod.ts";
+
+const M = 256, K = 256, N = 256;
+const C = 8, S = 16;
+
+function best(fn: () => Tensor, reps: number): number {
+  fn().dispose();
+  let t = Infinity;
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    const y = fn();
+    y.dataSync();
+    t = Math.min(t, (performance.now() - t0) / 1000);
+    y.dispose();
+  }
+  return t;
+}
+
+async function numpyPeer(): Promise<{ matmul: number; conv3d: number; numpy: string } | null> {
+  try {
+    const out = await new Deno.Command("python3", {
+      args: [new URL("./peers/numpy_ops.py", import.meta.url).pathname, `${M}`, `${K}`, `${N}`, `${C}`, `${S}`],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (!out.success) return null;
+    return JSON.parse(new TextDecoder().decode(out.stdout));
+  } catch {
+    return null;
+  }
+}
+
+/** Runs the CPU benchmark and prints one line per op. */
+export async function benchCpuOps(): Promise<void> {
+  const rng = new Rng(0);
+  const a = randn([M, K], { rng }), b = randn([K, N], { rng });
+  const x = randn([1, C, S, S, S], { rng }), w = randn([C, C, 3, 3, 3], { rng });
+  const tMatmul = best(() => matmul(a, b), 3);
+  const tConv = best(() => conv3d(x, w, null, { padding: 1 }), 3);
+  const peer = await numpyPeer();
+  const flopsMatmul = 2 * M * K * N, flopsConv = 2 * C * C * 27 * S ** 3;
+  const line = (name: string, t: number, flops: number, p?: number) =>
+    console.log(
+      `cpu ${name.padEnd(28)} ${(flops / t / 1e9).toFixed(2).padStart(7)} GFLOP/s` +
+        (p ? `   numpy ${(flops / p / 1e9).toFixed(2).padStart(7)} GFLOP/s   ratio ${(p / t).toFixed(3)}× numpy` : ""),
+    );
+  console.log(`# CPU reference backend vs ${peer ? `numpy ${peer.numpy}` : "no numpy peer (python3/numpy missing)"}`);
+  line(`matmul ${M}x${K}x${N}`, tMatmul, flopsMatmul, peer?.matmul);
+  line(`conv3d 1x${C}x${S}^3 3^3 ${C}->${C}`, tConv, flopsConv, peer?.conv3d);
+}

@@ -1,0 +1,80 @@
+/**
+ * The backend interface and the registry that picks the default backend.
+ *
+ * A backend owns storage (allocate, upload, download, free) and runs ops. Each
+ * op names its kernel per backend in its own definition (see `op.ts`), so
+ * adding an op never touches a backend's dispatch code.
+ * @module
+ */
+import type { DType, TypedArray } from "./dtype.ts";
+import type { Shape } from "./shape.ts";
+import type { AnyOpDef } from "./op.ts";
+import type { Tensor } from "./tensor.ts";
+import { cpuBackend } from "./cpu/backend.ts";
+
+/** Shape and dtype of an op's output, as computed by the op's shape rule. */
+export interface OutputMeta {
+  /** Output shape. */
+  shape: Shape;
+  /** Output dtype. */
+  dtype: DType;
+}
+
+/** What every backend implements. */
+export interface Backend {
+  /** Backend name, e.g. `"cpu"` or `"webgpu"`. */
+  readonly name: string;
+  /** Dtypes this backend can store. */
+  readonly dtypes: readonly DType[];
+  /** Copies host data into new backend storage and returns its handle. */
+  upload(data: TypedArray): unknown;
+  /** Reads storage back to the host. */
+  download(handle: unknown, dtype: DType, size: number): Promise<TypedArray>;
+  /** Reads storage synchronously, where the backend can (the CPU backend can). */
+  readSync?(handle: unknown, dtype: DType, size: number): TypedArray;
+  /** Releases storage. */
+  free(handle: unknown): void;
+  /** Runs `op` on `inputs` and returns the output's storage handle. */
+  run(op: AnyOpDef, inputs: readonly Tensor[], params: unknown, out: OutputMeta): unknown;
+  /** Submits queued work, where the backend queues (optional). */
+  flush?(): void;
+}
+
+const backends = new Map<string, Backend>();
+let current: Backend | null = null;
+registerBackend(cpuBackend);
+
+/** Registers a backend under its name. The first one registered becomes the default. */
+export function registerBackend(b: Backend): void {
+  backends.set(b.name, b);
+  if (!current) current = b;
+}
+
+/** Makes the named backend the default for new tensors. */
+export function setBackend(name: string): void {
+  const b = backends.get(name);
+  if (!b) {
+    throw new Error(
+      `setBackend: unknown backend "${name}" (registered: ${[...backends.keys()].join(", ")})`,
+    );
+  }
+  current = b;
+}
+
+/** The backend new tensors are created on. */
+export function getBackend(): Backend {
+  if (!current) throw new Error("getBackend: no backend registered");
+  return current;
+}
+
+/** The backend registered under `name`. */
+export function backendByName(name: string): Backend {
+  const b = backends.get(name);
+  if (!b) throw new Error(`backendByName: unknown backend "${name}"`);
+  return b;
+}
+
+/** Names of the registered backends. */
+export function listBackends(): string[] {
+  return [...backends.keys()];
+}

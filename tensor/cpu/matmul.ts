@@ -1,0 +1,45 @@
+/**
+ * CPU batched matrix multiply: i-k-j loop order over row-major data, with a
+ * float64 accumulator row so the reference is as exact as its inputs allow.
+ * @module
+ */
+import type { OutputMeta } from "../backend.ts";
+import { allocArray, type TypedArray } from "../dtype.ts";
+import { broadcastStrides, sizeOf, stridesOf } from "../shape.ts";
+import type { CpuArg } from "../op.ts";
+
+/** `[..., m, k] @ [..., k, n]` with broadcast batch axes. */
+export function matmulKernel([a, b]: CpuArg[], _p: unknown, out: OutputMeta): TypedArray {
+  const m = a.shape[a.shape.length - 2], k = a.shape[a.shape.length - 1];
+  const n = b.shape[b.shape.length - 1];
+  const batchShape = out.shape.slice(0, -2);
+  const batches = sizeOf(batchShape);
+  const sa = broadcastStrides(a.shape.slice(0, -2), batchShape);
+  const sb = broadcastStrides(b.shape.slice(0, -2), batchShape);
+  const bs = stridesOf(batchShape);
+  const r = allocArray(out.dtype, batches * m * n);
+  const acc = new Float64Array(n);
+  const A = a.data, B = b.data;
+  for (let bt = 0; bt < batches; bt++) {
+    let oa = 0, ob = 0;
+    for (let ax = 0, rem = bt; ax < batchShape.length; ax++) {
+      const i = Math.floor(rem / bs[ax]);
+      rem -= i * bs[ax];
+      oa += i * sa[ax];
+      ob += i * sb[ax];
+    }
+    oa *= m * k;
+    ob *= k * n;
+    for (let i = 0; i < m; i++) {
+      acc.fill(0);
+      for (let p = 0; p < k; p++) {
+        const av = A[oa + i * k + p];
+        if (av === 0) continue;
+        const row = ob + p * n;
+        for (let j = 0; j < n; j++) acc[j] += av * B[row + j];
+      }
+      r.set(acc, (bt * m + i) * n);
+    }
+  }
+  return r;
+}

@@ -1,0 +1,87 @@
+/**
+ * CPU kernels that move data without arithmetic: permute, slice, flip,
+ * expand (all through `gather`), pad and concat.
+ * @module
+ */
+import type { OutputMeta } from "../backend.ts";
+import { allocArray, type TypedArray } from "../dtype.ts";
+import { broadcastStrides, type Shape, sizeOf, stridesOf } from "../shape.ts";
+import type { CpuArg } from "../op.ts";
+import { gather } from "./strided.ts";
+
+/** Output axis i reads input axis `perm[i]`. */
+export function permuteKernel([a]: CpuArg[], p: { perm: number[] }, out: OutputMeta): TypedArray {
+  const s = stridesOf(a.shape);
+  const r = allocArray(out.dtype, a.data.length);
+  gather(a.data, 0, p.perm.map((ax) => s[ax]), out.shape, r);
+  return r;
+}
+
+/** Copies the box `[starts, starts + out.shape)`. */
+export function sliceKernel([a]: CpuArg[], p: { starts: number[] }, out: OutputMeta): TypedArray {
+  const s = stridesOf(a.shape);
+  const offset = p.starts.reduce((acc, st, i) => acc + st * s[i], 0);
+  const r = allocArray(out.dtype, sizeOf(out.shape));
+  gather(a.data, offset, s, out.shape, r);
+  return r;
+}
+
+/** Reverses the listed axes. */
+export function flipKernel([a]: CpuArg[], p: { axes: number[] }, out: OutputMeta): TypedArray {
+  const s = stridesOf(a.shape);
+  let offset = 0;
+  const strides = s.map((st, i) => {
+    if (!p.axes.includes(i)) return st;
+    offset += (a.shape[i] - 1) * st;
+    return -st;
+  });
+  const r = allocArray(out.dtype, a.data.length);
+  gather(a.data, offset, strides, out.shape, r);
+  return r;
+}
+
+/** Materialises a broadcast. */
+export function expandKernel([a]: CpuArg[], _p: unknown, out: OutputMeta): TypedArray {
+  const r = allocArray(out.dtype, sizeOf(out.shape));
+  gather(a.data, 0, broadcastStrides(a.shape, out.shape), out.shape, r);
+  return r;
+}
+
+/** Constant padding: `before[i]` and `after[i]` elements around axis i. */
+export function padKernel([a]: CpuArg[], p: { before: number[]; value: number }, out: OutputMeta): TypedArray {
+  const r = allocArray(out.dtype, sizeOf(out.shape));
+  if (p.value !== 0) r.fill(p.value);
+  copyBox(a.data, a.shape, r, out.shape, p.before);
+  return r;
+}
+
+/** Joins inputs along `axis`. */
+export function concatKernel(inputs: CpuArg[], p: { axis: number }, out: OutputMeta): TypedArray {
+  const r = allocArray(out.dtype, sizeOf(out.shape));
+  let at = 0;
+  for (const a of inputs) {
+    const origin = out.shape.map((_, i) => (i === p.axis ? at : 0));
+    copyBox(a.data, a.shape, r, out.shape, origin);
+    at += a.shape[p.axis];
+  }
+  return r;
+}
+
+/** Writes `src` (of `shape`) into `dst` (of `dstShape`) at `origin`. */
+function copyBox(src: TypedArray, shape: Shape, dst: TypedArray, dstShape: Shape, origin: readonly number[]): void {
+  const rank = shape.length;
+  if (src.length === 0) return;
+  const ds = stridesOf(dstShape);
+  const inner = rank ? shape[rank - 1] : 1;
+  const outer = src.length / inner;
+  const idx = new Array<number>(rank).fill(0);
+  for (let o = 0; o < outer; o++) {
+    let base = 0;
+    for (let ax = 0; ax < rank; ax++) base += (idx[ax] + origin[ax]) * ds[ax];
+    dst.set(src.subarray(o * inner, o * inner + inner), base);
+    for (let ax = rank - 2; ax >= 0; ax--) {
+      if (++idx[ax] < shape[ax]) break;
+      idx[ax] = 0;
+    }
+  }
+}

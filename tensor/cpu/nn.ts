@@ -1,0 +1,43 @@
+/**
+ * CPU kernels for the NN primitives that are not compositions: softmax along
+ * an axis and one-hot encoding.
+ * @module
+ */
+import type { OutputMeta } from "../backend.ts";
+import { allocArray, type TypedArray } from "../dtype.ts";
+import { sizeOf } from "../shape.ts";
+import type { CpuArg } from "../op.ts";
+
+/** Numerically stable softmax along `axis` (max-shifted). */
+export function softmaxKernel([a]: CpuArg[], p: { axis: number }, out: OutputMeta): TypedArray {
+  const n = a.shape[p.axis];
+  const inner = sizeOf(a.shape.slice(p.axis + 1));
+  const outer = sizeOf(a.shape.slice(0, p.axis));
+  const x = a.data;
+  const r = allocArray(out.dtype, x.length);
+  const e = new Float64Array(n);
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) {
+      const base = o * n * inner + i;
+      let m = -Infinity;
+      for (let k = 0; k < n; k++) m = Math.max(m, x[base + k * inner]);
+      let s = 0;
+      for (let k = 0; k < n; k++) s += e[k] = Math.exp(x[base + k * inner] - m);
+      for (let k = 0; k < n; k++) r[base + k * inner] = e[k] / s;
+    }
+  }
+  return r;
+}
+
+/** One-hot along a new last axis; throws on an index outside `[0, classes)`. */
+export function oneHotKernel([a]: CpuArg[], p: { classes: number }, out: OutputMeta): TypedArray {
+  const r = allocArray(out.dtype, a.data.length * p.classes);
+  for (let i = 0; i < a.data.length; i++) {
+    const c = a.data[i];
+    if (c < 0 || c >= p.classes) {
+      throw new RangeError(`oneHot: index ${c} at element ${i} is outside [0, ${p.classes})`);
+    }
+    r[i * p.classes + c] = 1;
+  }
+  return r;
+}

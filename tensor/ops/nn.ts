@@ -1,0 +1,133 @@
+/**
+ * Neural-network primitives: softmax, log-softmax, layer and instance
+ * normalisation, dropout and one-hot encoding.
+ * @module
+ */
+import { type DType, isFloat } from "../dtype.ts";
+import { fmtShape, ShapeError } from "../errors.ts";
+import { apply, defineOp } from "../op.ts";
+import { defaultRng, type Rng } from "../random.ts";
+import { normAxis } from "../shape.ts";
+import type { Tensor } from "../tensor.ts";
+import { oneHotKernel, softmaxKernel } from "../cpu/nn.ts";
+import { rand } from "./creation.ts";
+import { add, cast, div, ge, mul, sqrt, sub } from "./elementwise.ts";
+import { logsumexp, mean, sum, variance } from "./reduce.ts";
+import { moveAxis } from "./movement.ts";
+
+const SOFTMAX = defineOp<{ axis: number }>({
+  name: "softmax",
+  infer: ([a]) => {
+    if (!isFloat(a.dtype)) throw new ShapeError(`softmax: needs a float input, got ${a.dtype} ${fmtShape(a.shape)}`);
+    return { shape: a.shape, dtype: a.dtype };
+  },
+  cpu: softmaxKernel,
+  // dx = y ⊙ (g − Σ_axis g ⊙ y)
+  vjp: (g, { output: y, params: { axis } }) => [mul(y, sub(g, sum(mul(g, y), axis, true)))],
+});
+
+const ONE_HOT = defineOp<{ classes: number; dtype: DType }>({
+  name: "oneHot",
+  infer: ([a], p) => {
+    if (isFloat(a.dtype)) {
+      throw new ShapeError(`oneHot: indices must be int32 or uint8, got ${a.dtype} ${fmtShape(a.shape)}`);
+    }
+    return { shape: [...a.shape, p.classes], dtype: p.dtype };
+  },
+  cpu: oneHotKernel,
+  nondiff: "integer input",
+});
+
+/**
+ * Softmax along `axis` (default: last). Rows sum to 1.
+ *
+ * @example
+ * ```ts
+ * import { softmax, tensor } from "@lorapt/core";
+ * const p = await softmax(tensor([1, 2, 3])).data();
+ * console.assert(Math.abs(p[0] + p[1] + p[2] - 1) < 1e-6);
+ * ```
+ */
+export function softmax(x: Tensor, axis = -1): Tensor {
+  return apply(SOFTMAX, [x], { axis: normAxis("softmax", axis, x.rank) });
+}
+
+/** `log(softmax(x))` along `axis`, computed stably as `x − logsumexp(x)`. */
+export function logSoftmax(x: Tensor, axis = -1): Tensor {
+  return sub(x, logsumexp(x, axis, true));
+}
+
+/** `(x − mean) / √(var + eps)` over `axes`, with the biased variance (as PyTorch's norms). */
+export function normalize(x: Tensor, axes: number[], eps = 1e-5): Tensor {
+  const mu = mean(x, axes, true);
+  const v = variance(x, axes, { keepdims: true, correction: 0 });
+  return div(sub(x, mu), sqrt(add(v, eps)));
+}
+
+/**
+ * Layer normalisation over the trailing axes given by `normalizedShape`,
+ * then `· weight + bias` when given (PyTorch's `F.layer_norm`).
+ */
+export function layerNorm(
+  x: Tensor,
+  normalizedShape: readonly number[],
+  weight?: Tensor | null,
+  bias?: Tensor | null,
+  eps = 1e-5,
+): Tensor {
+  const k = normalizedShape.length;
+  const tail = x.shape.slice(x.rank - k);
+  if (k === 0 || k > x.rank || tail.some((d, i) => d !== normalizedShape[i])) {
+    throw new ShapeError(
+      `layerNorm: normalized shape ${fmtShape(normalizedShape)} does not end input ${fmtShape(x.shape)}`,
+    );
+  }
+  let y = normalize(x, Array.from({ length: k }, (_, i) => x.rank - k + i), eps);
+  if (weight) y = mul(y, weight);
+  if (bias) y = add(y, bias);
+  return y;
+}
+
+/**
+ * Instance normalisation of an NCDHW tensor: each (sample, channel) volume
+ * is normalised over D, H, W. Optional per-channel affine (MONAI's UNETR uses none).
+ */
+export function instanceNorm3d(x: Tensor, eps = 1e-5, weight?: Tensor | null, bias?: Tensor | null): Tensor {
+  if (x.rank !== 5) throw new ShapeError(`instanceNorm3d: expects NCDHW input, got ${fmtShape(x.shape)}`);
+  let y = normalize(x, [2, 3, 4], eps);
+  const c = x.shape[1];
+  if (weight) y = mul(y, weight.reshape([1, c, 1, 1, 1]));
+  if (bias) y = add(y, bias.reshape([1, c, 1, 1, 1]));
+  return y;
+}
+
+/** Options of {@link dropout}. */
+export interface DropoutOptions {
+  /** Generator for the mask (default: the global one). */
+  rng?: Rng;
+  /** When false, dropout is the identity (evaluation mode). Default true. */
+  training?: boolean;
+}
+
+/** Zeroes each element with probability `p` and scales the rest by `1/(1−p)` (inverted dropout). */
+export function dropout(x: Tensor, p: number, opts: DropoutOptions = {}): Tensor {
+  if (!(p >= 0 && p < 1)) throw new RangeError(`dropout: p must be in [0, 1), got ${p}`);
+  if (p === 0 || opts.training === false) return x;
+  const u = rand(x.shape, { rng: opts.rng ?? defaultRng(), dtype: x.dtype, backend: x.storage.backend });
+  const mask = cast(ge(u, p), x.dtype);
+  return mul(x, mul(mask, 1 / (1 - p)));
+}
+
+/** Options of {@link oneHot}. */
+export interface OneHotOptions {
+  /** Where the class axis goes (default: last; MONAI puts it at 1). */
+  axis?: number;
+  /** Output dtype (default float32). */
+  dtype?: DType;
+}
+
+/** One-hot encodes integer class indices in `[0, classes)`. */
+export function oneHot(indices: Tensor, classes: number, opts: OneHotOptions = {}): Tensor {
+  const y = apply(ONE_HOT, [indices], { classes, dtype: opts.dtype ?? "float32" });
+  return opts.axis === undefined ? y : moveAxis(y, y.rank - 1, opts.axis);
+}
