@@ -51,9 +51,10 @@ function toF64(t: Tensor, data: ArrayLike<number>): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkGrad, tensor } from "@lorapt/core";
  * const report = await checkGrad((x) => x.tanh(), [tensor([0.1, -0.5, 2])]);
- * console.assert(report.ok);
+ * assert.ok(report.ok);
  * ```
  */
 export async function checkGrad(

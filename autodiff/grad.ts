@@ -32,11 +32,12 @@ function leafOf(t: Tensor): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tensor, valueAndGrad } from "@lorapt/core";
  * const f = (x: import("@lorapt/core").Tensor) => x.mul(x).sum();
  * const { value, grads } = valueAndGrad(f)(tensor([1, 2, 3]));
- * console.assert((await value.item()) === 14);
- * console.assert((await grads[0].data()).join() === "2,4,6");
+ * assert.ok((await value.item()) === 14);
+ * assert.ok((await grads[0].data()).join() === "2,4,6");
  * ```
  */
 export function valueAndGrad(f: ScalarFn): (...args: Tensor[]) => ValueAndGrad {
@@ -61,9 +62,10 @@ export function valueAndGrad(f: ScalarFn): (...args: Tensor[]) => ValueAndGrad {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { grad, tensor } from "@lorapt/core";
  * const [g] = grad((x) => x.exp().sum())(tensor([0]));
- * console.assert((await g.item()) === 1);
+ * assert.ok((await g.item()) === 1);
  * ```
  */
 export function grad(f: ScalarFn): (...args: Tensor[]) => Tensor[] {

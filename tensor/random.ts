@@ -20,9 +20,10 @@ function splitmix32(state: number): [number, number] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Rng } from "@lorapt/core";
  * const a = new Rng(42), b = new Rng(42);
- * console.assert(a.uniform() === b.uniform());
+ * assert.ok(a.uniform() === b.uniform());
  * ```
  */
 export class Rng {

@@ -43,10 +43,11 @@ function collect(value: unknown, out: Set<Tensor>, seen: Set<unknown>): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tensor, tidy } from "@lorapt/core";
  * const x = tensor([1, 2, 3]);
  * const y = tidy(() => x.mul(2).add(1)); // the intermediate x*2 is freed
- * console.assert((await y.data())[2] === 7);
+ * assert.ok((await y.data())[2] === 7);
  * ```
  */
 export function tidy<T>(fn: () => T): T {

@@ -50,10 +50,11 @@ let nextId = 1;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tensor } from "@lorapt/core";
  * const a = tensor([[1, 2], [3, 4]]);
  * const b = a.matmul(a).sum();
- * console.assert((await b.item()) === 54);
+ * assert.ok((await b.item()) === 54);
  * ```
  */
 export class Tensor {

@@ -192,9 +192,10 @@ function addBias(y: Tensor, bias: Tensor | null | undefined, op: string): Tensor
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { conv3d, ones } from "@lorapt/core";
  * const y = conv3d(ones([1, 1, 4, 4, 4]), ones([2, 1, 3, 3, 3]), null, { padding: 1 });
- * console.assert(y.shape.join() === "1,2,4,4,4");
+ * assert.ok(y.shape.join() === "1,2,4,4,4");
  * ```
  */
 export function conv3d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Conv3dOptions = {}): Tensor {

@@ -65,9 +65,10 @@ function flatten(values: NestedArray, shape: number[], axis: number, out: number
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tensor } from "@lorapt/core";
  * const t = tensor([[1, 2, 3], [4, 5, 6]]);
- * console.assert(t.shape.join() === "2,3" && t.dtype === "float32");
+ * assert.ok(t.shape.join() === "2,3" && t.dtype === "float32");
  * ```
  */
 export function tensor(

@@ -38,9 +38,10 @@ const MATMUL = defineOp<undefined>({
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { matmul, tensor } from "@lorapt/core";
  * const c = matmul(tensor([[1, 2]]), tensor([[3], [4]]));
- * console.assert((await c.item()) === 11);
+ * assert.ok((await c.item()) === 11);
  * ```
  */
 export function matmul(a: Tensor, b: Tensor): Tensor {

@@ -99,8 +99,9 @@ const CONCAT = defineOp<{ axis: number }>({
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { arange, reshape } from "@lorapt/core";
- * console.assert(reshape(arange(6), [2, -1]).shape.join() === "2,3");
+ * assert.ok(reshape(arange(6), [2, -1]).shape.join() === "2,3");
  * ```
  */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {

@@ -43,9 +43,10 @@ const ONE_HOT = defineOp<{ classes: number; dtype: DType }>({
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { softmax, tensor } from "@lorapt/core";
  * const p = await softmax(tensor([1, 2, 3])).data();
- * console.assert(Math.abs(p[0] + p[1] + p[2] - 1) < 1e-6);
+ * assert.ok(Math.abs(p[0] + p[1] + p[2] - 1) < 1e-6);
  * ```
  */
 export function softmax(x: Tensor, axis = -1): Tensor {
