@@ -1,0 +1,56 @@
+/**
+ * The medical-imaging data pipeline on plain typed arrays: NIfTI I/O,
+ * segmentation metrics (Dice, HD95, ASSD), post-processing and synthetic
+ * brain phantoms (issue 7, spec/training-protocol.md §2–4, §7–9).
+ * @module
+ */
+export {
+  allocate,
+  checkAffine,
+  countNonzero,
+  type Datatype,
+  datatypeOf,
+  diagonalAffine,
+  makeVolume,
+  type MakeVolumeOptions,
+  sameGrid,
+  type Shape3,
+  type Spacing3,
+  spacingFromAffine,
+  type Volume,
+  type VoxelArray,
+  voxelCount,
+} from "./volume.ts";
+export { gunzip, gzip, readNifti, writeNifti, type WriteNiftiOptions } from "./nifti.ts";
+export {
+  aggregateMetrics,
+  assd,
+  dice,
+  edtSquared,
+  hausdorff,
+  type HausdorffOptions,
+  hd95,
+  hdMax,
+  type Mask,
+  type MetricName,
+  type MetricSummary,
+  percentile,
+  segmentationMetrics,
+  type SubjectMetrics,
+  surfaceDistances,
+  surfaceMask,
+} from "./metrics.ts";
+export {
+  type Components,
+  connectedComponents,
+  type Connectivity,
+  removeSmallComponents,
+  type RemoveSmallOptions,
+} from "./postprocess.ts";
+export { makePhantom, type Phantom, type PhantomOptions, type PhantomTask, TEMPLATE_SHAPE } from "./phantoms.ts";
+export {
+  makePhantomDataset,
+  type PhantomDataset,
+  type PhantomDatasetOptions,
+  type PhantomSubject,
+} from "./phantom_dataset.ts";
