@@ -5,11 +5,34 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { grad, tensor } from "@lorapt/core";
  * const [g] = grad((x) => x.mul(x).sum())(tensor([1, 2, 3]));
- * console.assert((await g.data()).join() === "2,4,6");
+ * assert.ok((await g.data()).join() === "2,4,6");
  * ```
  * @module
  */
 export * from "./tensor/mod.ts";
 export * from "./autodiff/mod.ts";
+export * from "./data/mod.ts";
+export {
+  CheckpointError,
+  decodeSafetensors,
+  type DecodeSafetensorsOptions,
+  type DType as CheckpointDType,
+  encodeSafetensors,
+  extractStateDict,
+  fromFloat32,
+  loadPthStateDict,
+  type PthOptions,
+  type RawData,
+  type RawTensor,
+  readPth,
+  readSafetensors,
+  type SafetensorsContents,
+  type SafetensorsMetadata,
+  type StateDict,
+  toFloat32,
+  toInt32,
+  writeSafetensors,
+} from "./models/io/mod.ts";
