@@ -84,3 +84,6 @@ export { dropout, instanceNorm3d, layerNorm, logSoftmax, normalize, oneHot, soft
 export type { DropoutOptions, OneHotOptions } from "./ops/nn.ts";
 export { conv3d, conv3dWeightGrad, convTranspose3d } from "./ops/conv.ts";
 export type { Conv3dOptions, ConvParams, ConvTranspose3dOptions, Triple } from "./ops/conv.ts";
+export { flush, initWebGPU, useBackend } from "./webgpu/backend.ts";
+export type { WebGPUBackend } from "./webgpu/backend.ts";
+export type { GpuBuffer, GpuContext } from "./webgpu/context.ts";

@@ -12,6 +12,7 @@ import { broadcastShapes } from "../shape.ts";
 import type { Tensor, TensorLike } from "../tensor.ts";
 import { binaryKernel, unaryKernel, whereKernel } from "../cpu/elementwise.ts";
 import { erf as erfScalar } from "../cpu/special.ts";
+import { gpuElementwise, gpuView } from "../webgpu/kernels.ts";
 import { full } from "./creation.ts";
 import { sumTo } from "./reduce.ts";
 
@@ -25,58 +26,85 @@ export function toTensor(v: TensorLike, like: Tensor): Tensor {
 const sameDtype = ([a]: readonly TensorMeta[]) => ({ shape: a.shape, dtype: a.dtype });
 const floatDtype = ([a]: readonly TensorMeta[]) => ({ shape: a.shape, dtype: floatOf(a.dtype) });
 
+/**
+ * An elementwise op of one input. `wgsl` is the same function as a WGSL
+ * expression in `x` (computed in f32 for float ops, in the output type
+ * otherwise); `floats` passes parameters, read in WGSL as `fparam(P + k)`.
+ */
 function unary<P = undefined>(
   name: string,
   f: (x: number, p: P) => number,
   vjp: ((g: Tensor, x: Tensor, y: Tensor, p: P) => Tensor) | null,
-  toFloat = true,
+  toFloat: boolean,
+  wgsl: string,
+  floats?: (p: P) => number[],
 ): OpDef<P> {
   return defineOp<P>({
     name,
     infer: toFloat ? floatDtype : sameDtype,
     cpu: unaryKernel(f),
+    kernels: { webgpu: gpuElementwise<P>(wgsl, toFloat ? "f32" : "out", floats) },
     vjp: vjp ? (g, { inputs, output, params }) => [vjp(g, inputs[0], output, params)] : undefined,
     nondiff: vjp ? undefined : "piecewise constant",
   });
 }
 
-const NEG = unary("neg", (x) => -x, (g) => neg(g), false);
-const EXP = unary("exp", Math.exp, (g, _x, y) => mul(g, y));
-const LOG = unary("log", Math.log, (g, x) => div(g, x));
-const SQRT = unary("sqrt", Math.sqrt, (g, _x, y) => div(g, mul(y, 2)));
-const ABS = unary("abs", Math.abs, (g, x) => mul(g, sign(x)), false);
-const SIGN = unary("sign", Math.sign, null, false);
-const RELU = unary("relu", (x) => (x > 0 ? x : 0), (g, x) => where(gt(x, 0), g, 0), false);
+const NEG = unary("neg", (x) => -x, (g) => neg(g), false, "-x");
+const EXP = unary("exp", Math.exp, (g, _x, y) => mul(g, y), true, "exp(x)");
+const LOG = unary("log", Math.log, (g, x) => div(g, x), true, "log(x)");
+const SQRT = unary("sqrt", Math.sqrt, (g, _x, y) => div(g, mul(y, 2)), true, "sqrt(x)");
+const ABS = unary("abs", Math.abs, (g, x) => mul(g, sign(x)), false, "abs(x)");
+const SIGN = unary("sign", Math.sign, null, false, "sign(f32(x))");
+const RELU = unary("relu", (x) => (x > 0 ? x : 0), (g, x) => where(gt(x, 0), g, 0), false, "max(x, 0)");
 const LEAKY = unary<{ alpha: number }>(
   "leakyRelu",
   (x, p) => (x > 0 ? x : p.alpha * x),
   (g, x, _y, p) => where(gt(x, 0), g, mul(g, p.alpha)),
+  true,
+  "select(fparam(P + 0u) * x, x, x > 0.0)",
+  (p) => [p.alpha],
 );
-const ERF = unary("erf", erfScalar, (g, x) => mul(g, mul(exp(neg(mul(x, x))), 2 / Math.sqrt(Math.PI))));
+const ERF = unary(
+  "erf",
+  erfScalar,
+  (g, x) => mul(g, mul(exp(neg(mul(x, x))), 2 / Math.sqrt(Math.PI))),
+  true,
+  "erf_approx(x)",
+);
 const SQRT1_2 = Math.SQRT1_2;
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 // gelu'(x) = Φ(x) + x φ(x), with Φ(x) = ½(1 + erf(x/√2)) and φ the standard normal density.
-const GELU = unary("gelu", (x) => 0.5 * x * (1 + erfScalar(x * SQRT1_2)), (g, x) => {
-  const cdf = mul(add(erf(mul(x, SQRT1_2)), 1), 0.5);
-  const pdf = mul(exp(mul(mul(x, x), -0.5)), INV_SQRT_2PI);
-  return mul(g, add(cdf, mul(x, pdf)));
-});
+const GELU = unary(
+  "gelu",
+  (x) => 0.5 * x * (1 + erfScalar(x * SQRT1_2)),
+  (g, x) => {
+    const cdf = mul(add(erf(mul(x, SQRT1_2)), 1), 0.5);
+    const pdf = mul(exp(mul(mul(x, x), -0.5)), INV_SQRT_2PI);
+    return mul(g, add(cdf, mul(x, pdf)));
+  },
+  true,
+  "0.5 * x * (1.0 + erf_approx(x * 0.7071067811865476))",
+);
 const SIGMOID = unary(
   "sigmoid",
   (x) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x))),
   (g, _x, y) => mul(g, mul(y, sub(1, y))),
+  true,
+  "1.0 / (1.0 + exp(-x))",
 );
-const TANH = unary("tanh", Math.tanh, (g, _x, y) => mul(g, sub(1, mul(y, y))));
+const TANH = unary("tanh", Math.tanh, (g, _x, y) => mul(g, sub(1, mul(y, y))), true, "tanh(clamp(x, -15.0, 15.0))");
 const STOP = defineOp<undefined>({
   name: "stopGradient",
   infer: sameDtype,
   cpu: ([a]) => a.data,
+  kernels: { webgpu: gpuView },
   nondiff: "stops gradients by definition",
 });
 const CAST = defineOp<{ dtype: DType }>({
   name: "cast",
   infer: ([a], p) => ({ shape: a.shape, dtype: p.dtype }),
   cpu: unaryKernel((x) => x) as OpDef<{ dtype: DType }>["cpu"],
+  kernels: { webgpu: gpuElementwise("x", "in") },
   vjp: (g, { inputs }) => [cast(g, inputs[0].dtype)],
 });
 
@@ -87,16 +115,19 @@ function binaryInfer(name: string, toFloat: boolean) {
   };
 }
 
+/** A broadcasting op of two inputs; `wgsl` is the same function in `x`, `y`. */
 function binary(
   name: string,
   f: (x: number, y: number) => number,
   vjp: ((g: Tensor, a: Tensor, b: Tensor, y: Tensor, needs: readonly boolean[]) => (Tensor | null)[]) | null,
+  wgsl: string,
   toFloat = false,
 ): OpDef<undefined> {
   return defineOp<undefined>({
     name,
     infer: binaryInfer(name, toFloat),
     cpu: binaryKernel(f),
+    kernels: { webgpu: gpuElementwise(wgsl, toFloat ? "f32" : "out") },
     vjp: vjp
       ? (g, { inputs: [a, b], output, needsGrad }) => {
         const [ga, gb] = vjp(g, a, b, output, needsGrad);
@@ -107,42 +138,58 @@ function binary(
   });
 }
 
-const ADD = binary("add", (x, y) => x + y, (g) => [g, g]);
-const SUB = binary("sub", (x, y) => x - y, (g, _a, _b, _y, n) => [g, n[1] ? neg(g) : null]);
-const MUL = binary("mul", (x, y) => x * y, (g, a, b, _y, n) => [n[0] ? mul(g, b) : null, n[1] ? mul(g, a) : null]);
+const ADD = binary("add", (x, y) => x + y, (g) => [g, g], "x + y");
+const SUB = binary("sub", (x, y) => x - y, (g, _a, _b, _y, n) => [g, n[1] ? neg(g) : null], "x - y");
+const MUL = binary(
+  "mul",
+  (x, y) => x * y,
+  (g, a, b, _y, n) => [n[0] ? mul(g, b) : null, n[1] ? mul(g, a) : null],
+  "x * y",
+);
 const DIV = binary(
   "div",
   (x, y) => x / y,
   (g, _a, b, y, n) => [n[0] ? div(g, b) : null, n[1] ? neg(div(mul(g, y), b)) : null],
+  "x / y",
   true,
 );
+// WGSL's pow is undefined for x < 0 and gives NaN for 0^0; match Math.pow.
+const POW_WGSL = "select(select(pow(x, y), select(1.0, -1.0, abs(y) % 2.0 == 1.0) * pow(abs(x), y), " +
+  "x < 0.0 && floor(y) == y), 1.0, y == 0.0)";
 // d(a^b)/da = b a^(b-1); d(a^b)/db = a^b ln a, taken as 0 where a ≤ 0 (PyTorch does the same at a = 0).
-const POW = binary("pow", Math.pow, (g, a, b, y, n) => [
-  n[0] ? mul(g, mul(b, pow(a, sub(b, 1)))) : null,
-  n[1] ? mul(g, where(gt(a, 0), mul(y, log(where(gt(a, 0), a, 1))), 0)) : null,
-], true);
+const POW = binary(
+  "pow",
+  Math.pow,
+  (g, a, b, y, n) => [
+    n[0] ? mul(g, mul(b, pow(a, sub(b, 1)))) : null,
+    n[1] ? mul(g, where(gt(a, 0), mul(y, log(where(gt(a, 0), a, 1))), 0)) : null,
+  ],
+  POW_WGSL,
+  true,
+);
 // Ties split the gradient evenly, as PyTorch does.
 function tieShare(g: Tensor, a: Tensor, b: Tensor, wins: Tensor): (Tensor | null)[] {
   const share = add(cast(wins, g.dtype), mul(cast(eq(a, b), g.dtype), 0.5));
   return [mul(g, share), mul(g, sub(1, share))];
 }
-const MAXIMUM = binary("maximum", Math.max, (g, a, b) => tieShare(g, a, b, gt(a, b)));
-const MINIMUM = binary("minimum", Math.min, (g, a, b) => tieShare(g, a, b, lt(a, b)));
+const MAXIMUM = binary("maximum", Math.max, (g, a, b) => tieShare(g, a, b, gt(a, b)), "max(x, y)");
+const MINIMUM = binary("minimum", Math.min, (g, a, b) => tieShare(g, a, b, lt(a, b)), "min(x, y)");
 
-function comparison(name: string, f: (x: number, y: number) => boolean): OpDef<undefined> {
+function comparison(name: string, f: (x: number, y: number) => boolean, wgsl: string): OpDef<undefined> {
   return defineOp<undefined>({
     name,
     infer: ([a, b]) => ({ shape: broadcastShapes(name, a.shape, b.shape), dtype: "uint8" }),
     cpu: binaryKernel((x, y) => (f(x, y) ? 1 : 0)),
+    kernels: { webgpu: gpuElementwise(`select(0u, 1u, ${wgsl})`, "in") },
     nondiff: "boolean output",
   });
 }
-const EQ = comparison("eq", (x, y) => x === y);
-const NE = comparison("ne", (x, y) => x !== y);
-const LT = comparison("lt", (x, y) => x < y);
-const LE = comparison("le", (x, y) => x <= y);
-const GT = comparison("gt", (x, y) => x > y);
-const GE = comparison("ge", (x, y) => x >= y);
+const EQ = comparison("eq", (x, y) => x === y, "x == y");
+const NE = comparison("ne", (x, y) => x !== y, "x != y");
+const LT = comparison("lt", (x, y) => x < y, "x < y");
+const LE = comparison("le", (x, y) => x <= y, "x <= y");
+const GT = comparison("gt", (x, y) => x > y, "x > y");
+const GE = comparison("ge", (x, y) => x >= y, "x >= y");
 
 const WHERE = defineOp<undefined>({
   name: "where",
@@ -153,6 +200,7 @@ const WHERE = defineOp<undefined>({
     return { shape: broadcastShapes("where", c.shape, a.shape, b.shape), dtype: promote(a.dtype, b.dtype) };
   },
   cpu: whereKernel,
+  kernels: { webgpu: gpuElementwise("select(z, y, x != 0)") },
   vjp: (g, { inputs: [c, a, b], needsGrad }) => {
     const zero = full([], 0, { dtype: g.dtype, backend: g.storage.backend });
     return [

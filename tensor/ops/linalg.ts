@@ -8,6 +8,7 @@ import { apply, defineOp } from "../op.ts";
 import { broadcastShapes } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
 import { matmulKernel } from "../cpu/matmul.ts";
+import { gpuMatmul } from "../webgpu/kernels_linalg.ts";
 import { sumTo } from "./reduce.ts";
 import { reshape, transpose } from "./movement.ts";
 
@@ -25,6 +26,7 @@ const MATMUL = defineOp<undefined>({
     };
   },
   cpu: matmulKernel,
+  kernels: { webgpu: gpuMatmul },
   vjp: (g, { inputs: [a, b], needsGrad }) => [
     needsGrad[0] ? sumTo(matmul(g, transpose(b)), a.shape) : null,
     needsGrad[1] ? sumTo(matmul(transpose(a), g), b.shape) : null,

@@ -5,15 +5,18 @@
  */
 import { fmtShape, ShapeError } from "../errors.ts";
 import { apply, defineOp } from "../op.ts";
-import { broadcastShapes, normAxes, normAxis, sizeOf } from "../shape.ts";
+import { broadcastShapes, broadcastStrides, normAxes, normAxis, sizeOf, stridesOf } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
 import { concatKernel, expandKernel, flipKernel, padKernel, permuteKernel, sliceKernel } from "../cpu/movement.ts";
 import { sumTo } from "./reduce.ts";
+import { gpuGather, gpuView } from "../webgpu/kernels.ts";
+import { gpuConcat, gpuPad } from "../webgpu/kernels_reduce.ts";
 
 const RESHAPE = defineOp<{ shape: number[] }>({
   name: "reshape",
   infer: ([a], p) => ({ shape: p.shape, dtype: a.dtype }),
   cpu: ([a]) => a.data,
+  kernels: { webgpu: gpuView },
   vjp: (g, { inputs: [x] }) => [reshape(g, [...x.shape])],
 });
 
@@ -21,6 +24,12 @@ const PERMUTE = defineOp<{ perm: number[] }>({
   name: "permute",
   infer: ([a], p) => ({ shape: p.perm.map((i) => a.shape[i]), dtype: a.dtype }),
   cpu: permuteKernel,
+  kernels: {
+    webgpu: gpuGather<{ perm: number[] }>((a, p) => {
+      const st = stridesOf(a.shape);
+      return { offset: 0, strides: p.perm.map((ax) => st[ax]) };
+    }),
+  },
   vjp: (g, { params }) => {
     const inv = new Array<number>(params.perm.length);
     params.perm.forEach((src, dst) => (inv[src] = dst));
@@ -32,6 +41,12 @@ const SLICE = defineOp<{ starts: number[]; ends: number[] }>({
   name: "slice",
   infer: ([a], p) => ({ shape: p.ends.map((e, i) => e - p.starts[i]), dtype: a.dtype }),
   cpu: sliceKernel,
+  kernels: {
+    webgpu: gpuGather<{ starts: number[] }>((a, p) => {
+      const st = stridesOf(a.shape);
+      return { offset: p.starts.reduce((acc, v, i) => acc + v * st[i], 0), strides: st };
+    }),
+  },
   vjp: (g, { inputs: [x], params }) => [
     pad(g, params.starts.map((s, i) => [s, x.shape[i] - params.ends[i]] as [number, number])),
   ],
@@ -41,6 +56,7 @@ const PAD = defineOp<{ before: number[]; after: number[]; value: number }>({
   name: "pad",
   infer: ([a], p) => ({ shape: a.shape.map((d, i) => d + p.before[i] + p.after[i]), dtype: a.dtype }),
   cpu: padKernel,
+  kernels: { webgpu: gpuPad },
   vjp: (g, { inputs: [x], params }) => [
     slice(g, params.before, params.before.map((b, i) => b + x.shape[i])),
   ],
@@ -50,6 +66,13 @@ const FLIP = defineOp<{ axes: number[] }>({
   name: "flip",
   infer: ([a]) => ({ shape: a.shape, dtype: a.dtype }),
   cpu: flipKernel,
+  kernels: {
+    webgpu: gpuGather<{ axes: number[] }>((a, p) => {
+      const st = stridesOf(a.shape);
+      const offset = p.axes.reduce((acc, ax) => acc + (a.shape[ax] - 1) * st[ax], 0);
+      return { offset, strides: st.map((v, i) => (p.axes.includes(i) ? -v : v)) };
+    }),
+  },
   vjp: (g, { params }) => [flip(g, params.axes)],
 });
 
@@ -63,6 +86,7 @@ const EXPAND = defineOp<{ shape: number[] }>({
     return { shape: p.shape, dtype: a.dtype };
   },
   cpu: expandKernel,
+  kernels: { webgpu: gpuGather((a, _p, out) => ({ offset: 0, strides: broadcastStrides(a.shape, out.shape) })) },
   vjp: (g, { inputs: [x] }) => [sumTo(g, x.shape)],
 });
 
@@ -83,6 +107,7 @@ const CONCAT = defineOp<{ axis: number }>({
     return { shape: first.shape.map((d, i) => (i === axis ? total : d)), dtype: first.dtype };
   },
   cpu: concatKernel,
+  kernels: { webgpu: gpuConcat },
   vjp: (g, { inputs, params: { axis } }) => {
     let at = 0;
     return inputs.map((t) => {

@@ -10,6 +10,7 @@ import { defaultRng, type Rng } from "../random.ts";
 import { normAxis } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
 import { oneHotKernel, softmaxKernel } from "../cpu/nn.ts";
+import { gpuOneHot, gpuSoftmax } from "../webgpu/kernels_reduce.ts";
 import { rand } from "./creation.ts";
 import { add, cast, div, ge, mul, sqrt, sub } from "./elementwise.ts";
 import { logsumexp, mean, sum, variance } from "./reduce.ts";
@@ -22,6 +23,7 @@ const SOFTMAX = defineOp<{ axis: number }>({
     return { shape: a.shape, dtype: a.dtype };
   },
   cpu: softmaxKernel,
+  kernels: { webgpu: gpuSoftmax },
   // dx = y ⊙ (g − Σ_axis g ⊙ y)
   vjp: (g, { output: y, params: { axis } }) => [mul(y, sub(g, sum(mul(g, y), axis, true)))],
 });
@@ -35,6 +37,7 @@ const ONE_HOT = defineOp<{ classes: number; dtype: DType }>({
     return { shape: [...a.shape, p.classes], dtype: p.dtype };
   },
   cpu: oneHotKernel,
+  kernels: { webgpu: gpuOneHot },
   nondiff: "integer input",
 });
 

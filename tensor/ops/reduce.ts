@@ -9,6 +9,7 @@ import { apply, defineOp, type OpDef, type TensorMeta } from "../op.ts";
 import { normAxes, normAxis, sameShape, type Shape, sizeOf } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
 import { argKernel, maxKernel, minKernel, type ReduceParams, sumKernel } from "../cpu/reduce.ts";
+import { gpuReduce, type ReduceKind } from "../webgpu/kernels_reduce.ts";
 import { add, cast, div, eq, exp, log, mul, stopGradient, sub } from "./elementwise.ts";
 import { expand, reshape } from "./movement.ts";
 
@@ -41,6 +42,7 @@ const SUM = defineOp<ReduceParams>({
   name: "sum",
   infer: reduceInfer((d) => (d === "uint8" ? "int32" : d)),
   cpu: sumKernel,
+  kernels: { webgpu: gpuReduce("sum") },
   vjp: (g, { inputs: [x], params }) => [spread(g, x, params.axes)],
 });
 
@@ -51,7 +53,7 @@ function extremumVjp(g: Tensor, x: Tensor, y: Tensor, axes: readonly number[]): 
   return mul(spread(g, x, axes), div(mask, count));
 }
 
-function extremum(name: string, kernel: typeof maxKernel): OpDef<ReduceParams> {
+function extremum(name: ReduceKind, kernel: typeof maxKernel): OpDef<ReduceParams> {
   return defineOp<ReduceParams>({
     name,
     infer: ([a], p) => {
@@ -61,13 +63,14 @@ function extremum(name: string, kernel: typeof maxKernel): OpDef<ReduceParams> {
       return { shape: reducedShape(a.shape, p), dtype: a.dtype };
     },
     cpu: kernel,
+    kernels: { webgpu: gpuReduce(name) },
     vjp: (g, { inputs: [x], output, params }) => [extremumVjp(g, x, output, params.axes)],
   });
 }
 const MAX = extremum("max", maxKernel);
 const MIN = extremum("min", minKernel);
 
-function argOp(name: string, sign: 1 | -1): OpDef<ReduceParams> {
+function argOp(name: ReduceKind, sign: 1 | -1): OpDef<ReduceParams> {
   return defineOp<ReduceParams>({
     name,
     infer: ([a], p) => {
@@ -75,6 +78,7 @@ function argOp(name: string, sign: 1 | -1): OpDef<ReduceParams> {
       return { shape: reducedShape(a.shape, p), dtype: "int32" };
     },
     cpu: argKernel(sign),
+    kernels: { webgpu: gpuReduce(name) },
     nondiff: "integer output",
   });
 }

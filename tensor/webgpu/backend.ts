@@ -1,0 +1,103 @@
+/**
+ * The WebGPU backend: storage is a pooled GPU buffer, ops record dispatches
+ * into the context's open encoder, and reads are the only sync points.
+ * uint8 tensors are widened to one u32 per element on the device (WGSL has
+ * no 8-bit storage type) and narrowed again on download.
+ * @module
+ */
+import { type Backend, type OutputMeta, registerBackend, setBackend } from "../backend.ts";
+import type { DType, TypedArray } from "../dtype.ts";
+import type { AnyOpDef } from "../op.ts";
+import type { Tensor } from "../tensor.ts";
+import { type GpuBuffer, GpuContext } from "./context.ts";
+import type { GpuArg, GpuKernel } from "./kernels.ts";
+
+/** The WebGPU backend object, once initialised. */
+export interface WebGPUBackend extends Backend {
+  /** The execution context (device, queue, pool, counters). */
+  readonly ctx: GpuContext;
+}
+
+function makeBackend(ctx: GpuContext): WebGPUBackend {
+  return {
+    name: "webgpu",
+    dtypes: ["float32", "int32", "uint8"],
+    ctx,
+    upload(data: TypedArray): unknown {
+      if (data instanceof Float64Array) throw new Error("webgpu: float64 is CPU-only; cast to float32 first");
+      return ctx.upload(data instanceof Uint8Array ? Uint32Array.from(data) : data);
+    },
+    async download(handle: unknown, dtype: DType, size: number): Promise<TypedArray> {
+      const bytes = await ctx.read(handle as GpuBuffer, size * 4);
+      if (dtype === "uint8") return Uint8Array.from(new Uint32Array(bytes));
+      return dtype === "int32" ? new Int32Array(bytes) : new Float32Array(bytes);
+    },
+    free(handle: unknown): void {
+      ctx.release(handle as GpuBuffer);
+    },
+    flush(): void {
+      ctx.flush();
+    },
+    run(op: AnyOpDef, inputs: readonly Tensor[], params: unknown, out: OutputMeta): unknown {
+      const kernel = op.kernels.webgpu as GpuKernel<unknown> | undefined;
+      if (!kernel) throw new Error(`${op.name}: no WebGPU kernel yet; run it on the "cpu" backend`);
+      const args: GpuArg[] = inputs.map((t) => ({
+        buffer: t.storage.handle as GpuBuffer,
+        shape: t.shape,
+        dtype: t.dtype,
+      }));
+      ctx.label = op.name;
+      return kernel(ctx, args, params, out);
+    },
+  };
+}
+
+let instance: WebGPUBackend | null = null;
+
+/**
+ * Requests the adapter (with its maximum limits) and registers the `webgpu`
+ * backend. Returns null, after printing one line, when no adapter exists.
+ */
+export async function initWebGPU(opts: { quiet?: boolean } = {}): Promise<WebGPUBackend | null> {
+  if (instance) return instance;
+  const gpu = (globalThis.navigator as Navigator & { gpu?: GPU }).gpu;
+  const adapter = gpu ? await gpu.requestAdapter() : null;
+  if (!adapter) {
+    if (!opts.quiet) console.error("@lorapt/core: no WebGPU adapter found; using the CPU backend");
+    return null;
+  }
+  const limits: Record<string, number> = {};
+  for (const key of ["maxStorageBufferBindingSize", "maxBufferSize", "maxComputeWorkgroupsPerDimension"] as const) {
+    limits[key] = adapter.limits[key];
+  }
+  limits.maxStorageBuffersPerShaderStage = adapter.limits.maxStorageBuffersPerShaderStage;
+  const device = await adapter.requestDevice({ requiredLimits: limits });
+  const info = (adapter as GPUAdapter & { info?: { description?: string } }).info;
+  instance = makeBackend(new GpuContext(device, info?.description ?? "unknown adapter"));
+  registerBackend(instance);
+  return instance;
+}
+
+/**
+ * Picks the backend: `"webgpu"` when an adapter exists (else CPU with one
+ * line of explanation), or the one named. Returns the chosen name.
+ */
+export async function useBackend(name: "auto" | "webgpu" | "cpu" = "auto"): Promise<string> {
+  if (name === "cpu") {
+    setBackend("cpu");
+    return "cpu";
+  }
+  const b = await initWebGPU();
+  if (!b) {
+    if (name === "webgpu") throw new Error("useBackend: no WebGPU adapter on this machine");
+    setBackend("cpu");
+    return "cpu";
+  }
+  setBackend("webgpu");
+  return "webgpu";
+}
+
+/** Submits queued GPU work without waiting (no-op on the CPU backend). */
+export function flush(): void {
+  instance?.ctx.flush();
+}

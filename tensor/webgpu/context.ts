@@ -1,0 +1,184 @@
+/**
+ * The WebGPU execution context: one device, one open command encoder and
+ * compute pass that ops append dispatches to, a size-keyed buffer pool, and
+ * cached pipelines. Work is submitted only at sync points (a read, `flush()`,
+ * or a cap on queued dispatches), because each sync costs ~11 ms on the
+ * software adapter (shared/notes/webgpu-llvmpipe.md).
+ * @module
+ */
+
+/** A storage buffer together with its byte size (pool key). */
+export interface GpuBuffer {
+  /** The device buffer. */
+  readonly buffer: GPUBuffer;
+  /** Its size in bytes (a multiple of 16). */
+  readonly bytes: number;
+}
+
+/** Dispatches queued before a submit is forced. */
+const MAX_QUEUED = 4096;
+
+/** Owns the device, the lazy queue, the buffer pool and the pipeline cache. */
+export class GpuContext {
+  /** The device. */
+  readonly device: GPUDevice;
+  /** Adapter description, used to pick kernel variants. */
+  readonly description: string;
+  #encoder: GPUCommandEncoder | null = null;
+  #pass: GPUComputePassEncoder | null = null;
+  #queued = 0;
+  #pool = new Map<number, GPUBuffer[]>();
+  /** Buffers released while commands that use them are still unsubmitted. */
+  #pendingRelease: GpuBuffer[] = [];
+  #pipelines = new Map<string, GPUComputePipeline>();
+  /** Bytes currently held by live tensors (not counting the pool). */
+  liveBytes = 0;
+  /** Name of the op being recorded, used to label shaders in error messages. */
+  label = "";
+  /** Counters, for benchmarks and tests. */
+  readonly stats = { dispatches: 0, submits: 0, syncs: 0, pipelines: 0 };
+
+  /** Validation errors raised by the device since the last sync, reported at the next read. */
+  #errors: string[] = [];
+
+  /** Wraps a device and collects its uncaptured errors, so none passes silently. */
+  constructor(device: GPUDevice, description: string) {
+    this.device = device;
+    this.description = description;
+    device.addEventListener("uncapturederror", (e) => {
+      this.#errors.push((e as GPUUncapturedErrorEvent).error.message);
+    });
+  }
+
+  /** A storage buffer of at least `bytes`, from the pool when one is free. */
+  alloc(bytes: number): GpuBuffer {
+    const size = Math.max(16, Math.ceil(bytes / 16) * 16);
+    const free = this.#pool.get(size);
+    const buffer = free?.pop() ?? this.device.createBuffer({
+      size,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+    });
+    this.liveBytes += size;
+    return { buffer, bytes: size };
+  }
+
+  /** Returns a buffer to the pool once no queued command can still touch it. */
+  release(b: GpuBuffer): void {
+    this.liveBytes -= b.bytes;
+    if (this.#encoder) this.#pendingRelease.push(b);
+    else this.#toPool(b);
+  }
+
+  #toPool(b: GpuBuffer): void {
+    const list = this.#pool.get(b.bytes);
+    if (list) list.push(b.buffer);
+    else this.#pool.set(b.bytes, [b.buffer]);
+  }
+
+  /** A buffer holding `data`, written through the queue. */
+  upload(data: ArrayBufferView): GpuBuffer {
+    const b = this.alloc(data.byteLength);
+    // Pooled buffers may be reused only after the commands that read them were
+    // submitted (see release), so a queue write here cannot race them.
+    if (data.byteLength) {
+      const padded = data.byteLength % 4 ? 4 * Math.ceil(data.byteLength / 4) : data.byteLength;
+      const src = padded === data.byteLength ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : (() => {
+        const u = new Uint8Array(padded);
+        u.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+        return u;
+      })();
+      this.device.queue.writeBuffer(b.buffer, 0, src as Uint8Array<ArrayBuffer>);
+    }
+    return b;
+  }
+
+  /** The compute pipeline for `code`, compiled once. */
+  pipeline(code: string, label = ""): GPUComputePipeline {
+    let p = this.#pipelines.get(code);
+    if (!p) {
+      const module = this.device.createShaderModule({ code, label });
+      p = this.device.createComputePipeline({ layout: "auto", compute: { module, entryPoint: "main" } });
+      this.#pipelines.set(code, p);
+      this.stats.pipelines++;
+    }
+    return p;
+  }
+
+  /** A small read-only storage buffer of 32-bit words (shapes, strides, scalars). */
+  meta(words: ArrayLike<number>, floats: readonly number[] = []): GpuBuffer {
+    const n = Math.max(4, words.length + floats.length);
+    const b = this.alloc(n * 4);
+    const u = new Uint32Array(n);
+    for (let i = 0; i < words.length; i++) u[i] = words[i] >>> 0;
+    new Float32Array(u.buffer, words.length * 4, floats.length).set(floats);
+    this.device.queue.writeBuffer(b.buffer, 0, u);
+    return b;
+  }
+
+  /**
+   * Appends one dispatch of `code` with `buffers` bound to @binding(0…) of
+   * group 0, over `invocations` threads of workgroup size `wg`.
+   */
+  dispatch(code: string, buffers: readonly GpuBuffer[], invocations: number, wg = 64): void {
+    if (invocations <= 0) return;
+    const pipeline = this.pipeline(code, this.label);
+    const bindGroup = this.device.createBindGroup({
+      layout: pipeline.getBindGroupLayout(0),
+      entries: buffers.map((b, i) => ({ binding: i, resource: { buffer: b.buffer } })),
+    });
+    if (!this.#encoder) {
+      this.#encoder = this.device.createCommandEncoder();
+      this.#pass = this.#encoder.beginComputePass();
+    }
+    const groups = Math.ceil(invocations / wg);
+    const x = Math.min(groups, 65535), y = Math.ceil(groups / 65535);
+    this.#pass!.setPipeline(pipeline);
+    this.#pass!.setBindGroup(0, bindGroup);
+    this.#pass!.dispatchWorkgroups(x, y);
+    this.stats.dispatches++;
+    if (++this.#queued >= MAX_QUEUED) this.flush();
+  }
+
+  /** Records a buffer-to-buffer copy (ends the open pass). */
+  copy(src: GpuBuffer, dst: GPUBuffer, bytes: number): void {
+    if (!this.#encoder) this.#encoder = this.device.createCommandEncoder();
+    if (this.#pass) {
+      this.#pass.end();
+      this.#pass = null;
+    }
+    this.#encoder.copyBufferToBuffer(src.buffer, 0, dst, 0, bytes);
+  }
+
+  /** Submits everything queued. Cheap when nothing is queued. */
+  flush(): void {
+    if (!this.#encoder) return;
+    this.#pass?.end();
+    this.device.queue.submit([this.#encoder.finish()]);
+    this.#encoder = null;
+    this.#pass = null;
+    this.#queued = 0;
+    this.stats.submits++;
+    for (const b of this.#pendingRelease) this.#toPool(b);
+    this.#pendingRelease = [];
+  }
+
+  /** Reads `bytes` of a buffer back to the host (a sync point). */
+  async read(src: GpuBuffer, bytes: number): Promise<ArrayBuffer> {
+    const size = Math.max(4, Math.ceil(bytes / 4) * 4);
+    const staging = this.device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    this.copy(src, staging, size);
+    this.flush();
+    this.stats.syncs++;
+    await staging.mapAsync(GPUMapMode.READ);
+    if (this.#errors.length) {
+      const first = this.#errors[0], n = this.#errors.length;
+      this.#errors = [];
+      staging.destroy();
+      throw new Error(`webgpu: ${n} device error(s) before this read; first: ${first.trim()}`);
+    }
+    const out = staging.getMappedRange().slice(0, bytes);
+    staging.unmap();
+    staging.destroy();
+    return out;
+  }
+}

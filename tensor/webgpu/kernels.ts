@@ -1,0 +1,146 @@
+/**
+ * WGSL kernels for every op kind, as builders that op definitions attach
+ * under `kernels.webgpu`. One generic strided map covers elementwise ops,
+ * broadcasting, permute, slice, flip, expand and cast; the rest are
+ * reductions, softmax, matmul, convolutions, pad, concat and one-hot.
+ *
+ * These are the straightforward variants (one output, or a 4×4 block for
+ * matmul, per invocation); adapter-tuned variants are future work (issue 3).
+ * @module
+ */
+import type { OutputMeta } from "../backend.ts";
+import type { DType } from "../dtype.ts";
+import { broadcastStrides, type Shape, sizeOf, stridesOf } from "../shape.ts";
+import type { GpuBuffer, GpuContext } from "./context.ts";
+
+/** An input as a WebGPU kernel sees it. */
+export interface GpuArg {
+  /** Storage. */
+  readonly buffer: GpuBuffer;
+  /** Shape. */
+  readonly shape: Shape;
+  /** Dtype. */
+  readonly dtype: DType;
+}
+
+/** A WebGPU kernel: records dispatches and returns the output buffer (or an input's, for views). */
+export type GpuKernel<P> = (ctx: GpuContext, inputs: GpuArg[], params: P, out: OutputMeta) => GpuBuffer;
+
+/** WGSL storage type of a dtype (uint8 is widened to u32 on the device). */
+export function wgslType(d: DType): string {
+  if (d === "float64") throw new Error("webgpu: float64 is CPU-only");
+  return d === "float32" ? "f32" : d === "int32" ? "i32" : "u32";
+}
+
+const HEADER = `
+fn erf_approx(x: f32) -> f32 {
+  // Abramowitz & Stegun 7.1.26, |error| < 1.5e-7.
+  let t = 1.0 / (1.0 + 0.3275911 * abs(x));
+  let y = 1.0 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * exp(-x * x);
+  return select(-y, y, x >= 0.0);
+}
+fn fparam(meta_index: u32) -> f32 { return bitcast<f32>(info[meta_index]); }
+`;
+
+function gridIndex(): string {
+  return "let i = gid.y * nwg.x * WG + gid.x;";
+}
+
+function entry(wg: number): string {
+  return `const WG: u32 = ${wg}u;\n@compute @workgroup_size(${wg})\nfn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {\n`;
+}
+
+/** How an input is read for output element i: its storage offset and per-axis strides. */
+export interface StridedView {
+  /** Element offset. */
+  offset: number;
+  /** One stride per output axis (0 broadcasts, negative flips). */
+  strides: number[];
+}
+
+/**
+ * The generic strided map: `out[i] = expr(x, y, z)` where x, y, z are the
+ * inputs read through their views and converted to `compute` type.
+ * `expr` may read float parameters with `fparam(P + k)`.
+ */
+export function stridedMap(
+  ctx: GpuContext,
+  inputs: readonly GpuArg[],
+  views: readonly StridedView[],
+  out: OutputMeta,
+  expr: string,
+  compute: string,
+  floats: readonly number[] = [],
+): GpuBuffer {
+  const total = sizeOf(out.shape), rank = out.shape.length;
+  const contiguous = stridesOf(out.shape);
+  const direct = views.map((v, j) =>
+    v.offset === 0 && sizeOf(inputs[j].shape) === total &&
+    v.strides.every((s, a) => s === contiguous[a] || out.shape[a] === 1)
+  );
+  const scalar = inputs.map((t) => sizeOf(t.shape) === 1);
+  const names = ["x", "y", "z"];
+  const words: number[] = [total, rank, ...out.shape];
+  for (const v of views) words.push(v.offset, ...v.strides);
+  const paramBase = words.length;
+  let code = `@group(0) @binding(0) var<storage, read_write> out: array<${wgslType(out.dtype)}>;\n`;
+  code += `@group(0) @binding(1) var<storage, read> info: array<u32>;\n`;
+  inputs.forEach((
+    t,
+    j,
+  ) => (code += `@group(0) @binding(${j + 2}) var<storage, read> in${j}: array<${wgslType(t.dtype)}>;\n`));
+  code += HEADER + entry(64) + `  ${gridIndex()}\n  if (i >= info[0]) { return; }\n`;
+  const strided = inputs.some((_, j) => !direct[j] && !scalar[j]);
+  if (strided) {
+    code += `  var rem = i;\n`;
+    inputs.forEach((_, j) => (code += `  var o${j}: i32 = bitcast<i32>(info[${2 + rank + j * (rank + 1)}u]);\n`));
+    code += `  for (var d: i32 = ${
+      rank - 1
+    }; d >= 0; d--) {\n    let ext = info[2u + u32(d)];\n    let c = i32(rem % ext);\n    rem = rem / ext;\n`;
+    inputs.forEach((
+      _,
+      j,
+    ) => (code += `    o${j} += c * bitcast<i32>(info[${3 + rank + j * (rank + 1)}u + u32(d)]);\n`));
+    code += `  }\n`;
+  }
+  inputs.forEach((_, j) => {
+    const idx = scalar[j] ? "0u" : direct[j] ? "i" : `u32(o${j})`;
+    code += `  let ${names[j]} = ${compute}(in${j}[${idx}]);\n`;
+  });
+  code += `  out[i] = ${wgslType(out.dtype)}(${expr.replaceAll("fparam(P", `fparam(${paramBase}u`)});\n}\n`;
+  const o = ctx.alloc(total * 4);
+  const m = ctx.meta(words, floats);
+  ctx.dispatch(code, [o, m, ...inputs.map((t) => t.buffer)], total);
+  ctx.release(m);
+  return o;
+}
+
+/** Views that read each input with NumPy broadcasting against the output shape. */
+export function broadcastViews(inputs: readonly GpuArg[], out: OutputMeta): StridedView[] {
+  return inputs.map((t) => ({ offset: 0, strides: broadcastStrides(t.shape, out.shape) }));
+}
+
+/** An elementwise kernel with broadcasting; `compute` picks the arithmetic type. */
+export function gpuElementwise<P>(
+  expr: string,
+  compute: "out" | "f32" | "in" = "out",
+  floats?: (p: P) => number[],
+): GpuKernel<P> {
+  return (ctx, inputs, p, out) => {
+    const type = compute === "out" ? wgslType(out.dtype) : compute === "f32" ? "f32" : wgslType(promoteArgs(inputs));
+    return stridedMap(ctx, inputs, broadcastViews(inputs, out), out, expr, type, floats ? floats(p) : []);
+  };
+}
+
+function promoteArgs(inputs: readonly GpuArg[]): DType {
+  const rank: Record<DType, number> = { uint8: 0, int32: 1, float32: 2, float64: 3 };
+  return inputs.reduce((d, t) => (rank[t.dtype] > rank[d] ? t.dtype : d), "uint8" as DType);
+}
+
+/** Returns the input's own buffer: the output is a view. */
+export const gpuView: GpuKernel<unknown> = (_ctx, [a]) => a.buffer;
+
+/** Reads the input through a custom view (permute, slice, flip, expand). */
+export function gpuGather<P>(view: (a: GpuArg, p: P, out: OutputMeta) => StridedView): GpuKernel<P> {
+  return (ctx, [a], p, out) => stridedMap(ctx, [a], [view(a, p, out)], out, "x", wgslType(out.dtype));
+}

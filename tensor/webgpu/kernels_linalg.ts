@@ -1,0 +1,209 @@
+/**
+ * WGSL matmul (4×4 outputs per invocation, no workgroup memory: what the
+ * software adapter rewards) and direct 3-D convolution kernels (one output
+ * per invocation). Both are correct first; the tuned variants of issue 3
+ * replace them behind the same signatures.
+ * @module
+ */
+import { broadcastStrides, sizeOf } from "../shape.ts";
+import type { ConvParams } from "../cpu/conv.ts";
+import type { GpuArg, GpuKernel } from "./kernels.ts";
+
+function needF32(op: string, inputs: GpuArg[]): void {
+  for (const t of inputs) {
+    if (t.dtype !== "float32") throw new Error(`${op}: the WebGPU kernel needs float32 inputs, got ${t.dtype}`);
+  }
+}
+
+const ENTRY = `@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.y * nwg.x * 64u + gid.x;
+  if (i >= info[0]) { return; }
+`;
+
+const BINDINGS = `@group(0) @binding(0) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read> info: array<u32>;
+@group(0) @binding(2) var<storage, read> A: array<f32>;
+@group(0) @binding(3) var<storage, read> B: array<f32>;
+`;
+
+/** `[..., m, k] @ [..., k, n]` with broadcast batch axes. */
+export const gpuMatmul: GpuKernel<unknown> = (ctx, [a, b], _p, out) => {
+  needF32("matmul", [a, b]);
+  const M = a.shape[a.shape.length - 2], K = a.shape[a.shape.length - 1], N = b.shape[b.shape.length - 1];
+  const batch = out.shape.slice(0, -2);
+  const nb = sizeOf(batch), br = batch.length;
+  const sa = broadcastStrides(a.shape.slice(0, -2), batch), sb = broadcastStrides(b.shape.slice(0, -2), batch);
+  const tiles = Math.ceil(M / 4) * Math.ceil(N / 4);
+  const words = [nb * tiles, M, N, K, ...batch, ...sa, ...sb];
+  const code = `${BINDINGS}${ENTRY}  let M = info[1]; let N = info[2]; let K = info[3];
+  let tilesN = (N + 3u) / 4u;
+  let tiles = ((M + 3u) / 4u) * tilesN;
+  let t = i % tiles;
+  var rem = i / tiles;
+  var ao: u32 = 0u; var bo: u32 = 0u;
+  for (var d: i32 = ${br - 1}; d >= 0; d--) {
+    let ext = info[4u + u32(d)];
+    let c = rem % ext; rem = rem / ext;
+    ao += c * info[${4 + br}u + u32(d)];
+    bo += c * info[${4 + 2 * br}u + u32(d)];
+  }
+  let aBase = ao * M * K; let bBase = bo * K * N;
+  let i0 = (t / tilesN) * 4u; let j0 = (t % tilesN) * 4u;
+  let r0 = aBase + min(i0, M - 1u) * K; let r1 = aBase + min(i0 + 1u, M - 1u) * K;
+  let r2 = aBase + min(i0 + 2u, M - 1u) * K; let r3 = aBase + min(i0 + 3u, M - 1u) * K;
+  let c0 = min(j0, N - 1u); let c1 = min(j0 + 1u, N - 1u); let c2 = min(j0 + 2u, N - 1u); let c3 = min(j0 + 3u, N - 1u);
+  var acc0 = vec4<f32>(0.0); var acc1 = vec4<f32>(0.0); var acc2 = vec4<f32>(0.0); var acc3 = vec4<f32>(0.0);
+  for (var k: u32 = 0u; k < K; k++) {
+    let row = bBase + k * N;
+    let bv = vec4<f32>(B[row + c0], B[row + c1], B[row + c2], B[row + c3]);
+    acc0 += A[r0 + k] * bv; acc1 += A[r1 + k] * bv; acc2 += A[r2 + k] * bv; acc3 += A[r3 + k] * bv;
+  }
+  let ob = (i / tiles) * M * N;
+  let accs = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
+  for (var r: u32 = 0u; r < 4u; r++) {
+    if (i0 + r >= M) { break; }
+    for (var c: u32 = 0u; c < 4u; c++) {
+      if (j0 + c < N) { out[ob + (i0 + r) * N + j0 + c] = accs[r][c]; }
+    }
+  }
+}
+`;
+  const o = ctx.alloc(sizeOf(out.shape) * 4);
+  const m = ctx.meta(words);
+  ctx.dispatch(code, [o, m, a.buffer, b.buffer], nb * tiles);
+  ctx.release(m);
+  return o;
+};
+
+function geometryWords(p: ConvParams): number[] {
+  return [...p.stride, ...p.padding, ...p.dilation, p.groups];
+}
+
+// meta: [total, N, C, D, H, W, O, Cg(or Og), KD, KH, KW, OD, OH, OW, s×3, p×3, d×3, groups]
+const GEOM = `  let Nn = info[1]; let C = info[2]; let D = i32(info[3]); let H = i32(info[4]); let W = i32(info[5]);
+  let O = info[6]; let G2 = info[7]; let KD = info[8]; let KH = info[9]; let KW = info[10];
+  let OD = i32(info[11]); let OH = i32(info[12]); let OW = i32(info[13]);
+  let sd = i32(info[14]); let sh = i32(info[15]); let sw = i32(info[16]);
+  let pd = i32(info[17]); let ph = i32(info[18]); let pw = i32(info[19]);
+  let dd = i32(info[20]); let dh = i32(info[21]); let dw = i32(info[22]); let groups = info[23];
+`;
+
+/** Direct conv3d: each invocation sums one output element. */
+export const gpuConv3d: GpuKernel<ConvParams> = (ctx, [x, w], p, out) => {
+  needF32("conv3d", [x, w]);
+  const [N, C, D, H, W] = x.shape, [O, Cg, KD, KH, KW] = w.shape, [, , OD, OH, OW] = out.shape;
+  const total = sizeOf(out.shape);
+  const code = `${BINDINGS}${ENTRY}${GEOM}  let Cg = G2;
+  var r = i;
+  let ow = i32(r % u32(OW)); r = r / u32(OW);
+  let oh = i32(r % u32(OH)); r = r / u32(OH);
+  let od = i32(r % u32(OD)); r = r / u32(OD);
+  let o = r % O; let n = r / O;
+  let g = o / (O / groups);
+  var acc = 0.0;
+  for (var cl: u32 = 0u; cl < Cg; cl++) {
+    let xc = (n * C + g * Cg + cl) * u32(D * H * W);
+    for (var kd: u32 = 0u; kd < KD; kd++) {
+      let id = od * sd - pd + i32(kd) * dd;
+      if (id < 0 || id >= D) { continue; }
+      for (var kh: u32 = 0u; kh < KH; kh++) {
+        let ih = oh * sh - ph + i32(kh) * dh;
+        if (ih < 0 || ih >= H) { continue; }
+        for (var kw: u32 = 0u; kw < KW; kw++) {
+          let iw = ow * sw - pw + i32(kw) * dw;
+          if (iw < 0 || iw >= W) { continue; }
+          acc += B[(((o * Cg + cl) * KD + kd) * KH + kh) * KW + kw] * A[xc + u32((id * H + ih) * W + iw)];
+        }
+      }
+    }
+  }
+  out[i] = acc;
+}
+`;
+  const o = ctx.alloc(total * 4);
+  const m = ctx.meta([total, N, C, D, H, W, O, Cg, KD, KH, KW, OD, OH, OW, ...geometryWords(p)]);
+  ctx.dispatch(code, [o, m, x.buffer, w.buffer], total);
+  ctx.release(m);
+  return o;
+};
+
+/** Transposed conv3d as a gather: each output element collects its contributions. */
+export const gpuConvTranspose3d: GpuKernel<ConvParams> = (ctx, [x, w], p, out) => {
+  needF32("convTranspose3d", [x, w]);
+  const [N, C, D, H, W] = x.shape, [, Og, KD, KH, KW] = w.shape, [, O, OD, OH, OW] = out.shape;
+  const total = sizeOf(out.shape);
+  const code = `${BINDINGS}${ENTRY}${GEOM}  let Og = G2; let Cig = C / groups;
+  var r = i;
+  let ow = i32(r % u32(OW)); r = r / u32(OW);
+  let oh = i32(r % u32(OH)); r = r / u32(OH);
+  let od = i32(r % u32(OD)); r = r / u32(OD);
+  let o = r % O; let n = r / O;
+  let g = o / Og; let ol = o % Og;
+  var acc = 0.0;
+  for (var cl: u32 = 0u; cl < Cig; cl++) {
+    let c = g * Cig + cl;
+    let xc = (n * C + c) * u32(D * H * W);
+    for (var kd: u32 = 0u; kd < KD; kd++) {
+      let nd = od + pd - i32(kd) * dd;
+      if (nd < 0 || nd % sd != 0 || nd / sd >= D) { continue; }
+      for (var kh: u32 = 0u; kh < KH; kh++) {
+        let nh = oh + ph - i32(kh) * dh;
+        if (nh < 0 || nh % sh != 0 || nh / sh >= H) { continue; }
+        for (var kw: u32 = 0u; kw < KW; kw++) {
+          let nw = ow + pw - i32(kw) * dw;
+          if (nw < 0 || nw % sw != 0 || nw / sw >= W) { continue; }
+          acc += B[(((c * Og + ol) * KD + kd) * KH + kh) * KW + kw] * A[xc + u32(((nd / sd) * H + nh / sh) * W + nw / sw)];
+        }
+      }
+    }
+  }
+  out[i] = acc;
+}
+`;
+  const o = ctx.alloc(total * 4);
+  const m = ctx.meta([total, N, C, D, H, W, O, Og, KD, KH, KW, OD, OH, OW, ...geometryWords(p)]);
+  ctx.dispatch(code, [o, m, x.buffer, w.buffer], total);
+  ctx.release(m);
+  return o;
+};
+
+/** Weight gradient: each invocation sums one weight element over batch and output positions. */
+export const gpuConv3dWeightGrad: GpuKernel<ConvParams> = (ctx, [x, gy], p, out) => {
+  needF32("conv3dWeightGrad", [x, gy]);
+  const [N, C, D, H, W] = x.shape, [, O, OD, OH, OW] = gy.shape, [, Cg, KD, KH, KW] = out.shape;
+  const total = sizeOf(out.shape);
+  const code = `${BINDINGS}${ENTRY}${GEOM}  let Cg = G2;
+  var r = i;
+  let kw = i32(r % KW); r = r / KW;
+  let kh = i32(r % KH); r = r / KH;
+  let kd = i32(r % KD); r = r / KD;
+  let cl = r % Cg; let o = r / Cg;
+  let g = o / (O / groups);
+  var acc = 0.0;
+  for (var n: u32 = 0u; n < Nn; n++) {
+    let xc = (n * C + g * Cg + cl) * u32(D * H * W);
+    let gc = (n * O + o) * u32(OD * OH * OW);
+    for (var od: i32 = 0; od < OD; od++) {
+      let id = od * sd - pd + kd * dd;
+      if (id < 0 || id >= D) { continue; }
+      for (var oh: i32 = 0; oh < OH; oh++) {
+        let ih = oh * sh - ph + kh * dh;
+        if (ih < 0 || ih >= H) { continue; }
+        for (var ow: i32 = 0; ow < OW; ow++) {
+          let iw = ow * sw - pw + kw * dw;
+          if (iw < 0 || iw >= W) { continue; }
+          acc += B[gc + u32((od * OH + oh) * OW + ow)] * A[xc + u32((id * H + ih) * W + iw)];
+        }
+      }
+    }
+  }
+  out[i] = acc;
+}
+`;
+  const o = ctx.alloc(total * 4);
+  const m = ctx.meta([total, N, C, D, H, W, O, Cg, KD, KH, KW, OD, OH, OW, ...geometryWords(p)]);
+  ctx.dispatch(code, [o, m, x.buffer, gy.buffer], total);
+  ctx.release(m);
+  return o;
+};

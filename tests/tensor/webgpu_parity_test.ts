@@ -1,0 +1,151 @@
+/**
+ * One parity suite over both backends: every op runs on the CPU reference
+ * and on WebGPU (the software adapter in CI) with the same random inputs,
+ * forward and backward, and the results must agree within the stated
+ * tolerance. The last test fails if any registered op was not exercised.
+ */
+import assert from "node:assert/strict";
+import {
+  argmax,
+  argmin,
+  cast,
+  conv3d,
+  cpuBackend,
+  eq,
+  fromArray,
+  ge,
+  gelu,
+  gradients,
+  gt,
+  initWebGPU,
+  le,
+  listOps,
+  lt,
+  matmul,
+  ne,
+  oneHot,
+  Rng,
+  sign,
+  stopGradient,
+  sum,
+  type Tensor,
+  tidy,
+  valueAndGrad,
+} from "../../mod.ts";
+import { GRAD_CASES } from "../autodiff/grad_cases.ts";
+import { assertClose, uniform } from "../helpers.ts";
+
+const gpu = await initWebGPU({ quiet: true });
+const ignore = gpu === null;
+if (ignore) console.warn("webgpu parity: no adapter on this machine; parity tests are skipped");
+
+/** float32 tolerance for GPU vs CPU: CPU accumulates in float64, WGSL in f32. */
+const TOL = { atol: 2e-5, rtol: 2e-4 };
+
+const seen = new Set<string>();
+if (gpu) {
+  const run = gpu.run.bind(gpu);
+  gpu.run = (op, inputs, params, out) => {
+    seen.add(op.name);
+    return run(op, inputs, params, out);
+  };
+}
+
+async function toGpu(t: Tensor): Promise<Tensor> {
+  return fromArray(await t.data(), t.shape, gpu!);
+}
+
+/** Runs `f` on both backends and compares outputs (and gradients when `grads`). */
+async function parity(name: string, f: (...xs: Tensor[]) => Tensor, cpuInputs: Tensor[], grads: boolean) {
+  const gpuInputs = await Promise.all(cpuInputs.map(toGpu));
+  if (!grads) {
+    const a = f(...cpuInputs), b = f(...gpuInputs);
+    assert.equal(b.backend, "webgpu");
+    assert.deepEqual([...b.shape], [...a.shape], name);
+    assert.equal(b.dtype, a.dtype, name);
+    assertClose(await b.data(), await a.data(), { ...TOL, what: `${name} forward` });
+    return;
+  }
+  // Project on a fixed direction so every output element gets a cotangent.
+  const probe = f(...cpuInputs);
+  const dir = uniform([...probe.shape], new Rng(99), 0.5, 1.5);
+  const dirGpu = await toGpu(dir);
+  const scalar = (d: Tensor) => (...xs: Tensor[]) => sum(f(...xs).mul(d));
+  const ref = valueAndGrad(scalar(dir))(...cpuInputs);
+  const got = valueAndGrad(scalar(dirGpu))(...gpuInputs);
+  assertClose([await got.value.item()], [await ref.value.item()], { ...TOL, what: `${name} value` });
+  for (let i = 0; i < ref.grads.length; i++) {
+    assertClose(await got.grads[i].data(), await ref.grads[i].data(), { ...TOL, what: `${name} grad ${i}` });
+  }
+}
+
+for (const [op, cases] of Object.entries(GRAD_CASES)) {
+  for (const c of cases) {
+    Deno.test({
+      name: `webgpu matches cpu, forward and gradient: ${op} (${c.name})`,
+      ignore,
+      fn: () => parity(c.name, c.f, c.inputs(), true),
+    });
+  }
+}
+
+const rng = new Rng(31);
+const ints = (shape: number[], hi: number) =>
+  fromArray(Int32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.int(0, hi - 1)), shape, cpuBackend);
+
+const FORWARD_ONLY: [string, (...xs: Tensor[]) => Tensor, () => Tensor[]][] = [
+  [
+    "comparisons with broadcasting",
+    (a, b) => eq(a, b).add(ne(a, b)).add(lt(a, b)).add(le(a, b)).add(gt(a, b)).add(ge(a, b)),
+    () => [ints([3, 17], 3), ints([17], 3)],
+  ],
+  ["sign", (x) => sign(x), () => [uniform([33], rng)]],
+  ["cast float→int32→float", (x) => cast(cast(x.mul(10), "int32"), "float32"), () => [uniform([17], rng)]],
+  ["argmax along axis 1", (x) => argmax(x, 1), () => [uniform([3, 17], rng)]],
+  ["argmin along axis 0 keepdims", (x) => argmin(x, 0, true), () => [uniform([3, 17], rng)]],
+  ["oneHot", (i) => oneHot(i, 5, { axis: 1 }), () => [ints([3, 4], 5)]],
+  ["stopGradient is a view", (x) => stopGradient(x).mul(2), () => [uniform([3], rng)]],
+  ["matmul odd sizes 17×33×3", matmul, () => [uniform([17, 33], rng), uniform([33, 3], rng)]],
+  ["matmul 1×1×1", matmul, () => [uniform([1, 1], rng), uniform([1, 1], rng)]],
+  ["gelu on 33 elements", gelu, () => [uniform([33], rng, -4, 4)]],
+  [
+    "conv3d 3 channels, 17-wide",
+    (x, w) => conv3d(x, w, null, { padding: 1 }),
+    () => [uniform([1, 3, 3, 5, 17], rng), uniform([3, 3, 3, 3, 3], rng)],
+  ],
+];
+
+for (const [name, f, inputs] of FORWARD_ONLY) {
+  Deno.test({ name: `webgpu matches cpu, forward: ${name}`, ignore, fn: () => parity(name, f, inputs(), false) });
+}
+
+Deno.test({
+  name: "webgpu: a training step records work without syncing until the loss is read",
+  ignore,
+  fn: async () => {
+    const ctx = gpu!.ctx;
+    const w = await toGpu(uniform([8, 4], rng));
+    w.requiresGrad = true;
+    const x = await toGpu(uniform([16, 8], rng));
+    await w.data(); // settle uploads
+    const syncs = ctx.stats.syncs;
+    const loss = tidy(() => {
+      const l = sum(matmul(x, w).tanh().mul(matmul(x, w)));
+      const [g] = gradients(l, [w]);
+      w.assign(w.sub(g.mul(0.01)));
+      return l;
+    });
+    assert.equal(ctx.stats.syncs, syncs, "no sync inside the step");
+    await loss.item();
+    assert.equal(ctx.stats.syncs, syncs + 1, "exactly one sync: the loss read");
+  },
+});
+
+Deno.test({
+  name: "webgpu: every registered op ran on the GPU in this suite",
+  ignore,
+  fn: () => {
+    const missing = listOps().filter((op) => !op.name.startsWith("test.") && !seen.has(op.name)).map((op) => op.name);
+    assert.deepEqual(missing, []);
+  },
+});
