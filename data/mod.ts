@@ -54,3 +54,49 @@ export {
   type PhantomDatasetOptions,
   type PhantomSubject,
 } from "./phantom_dataset.ts";
+export {
+  checkLabel,
+  type Dataset,
+  fewShotSplit,
+  type LabelOptions,
+  loadDataset,
+  type LoadDatasetOptions,
+  type LoadedSubject,
+  loadSubject,
+  parseLabelMap,
+  type Split,
+  type SplitOptions,
+  type Subject,
+  writeSplit,
+} from "./datasets.ts";
+export {
+  type AugmentationOptions,
+  compose,
+  cropOrPad,
+  flipVolume,
+  randomCrop,
+  type RandomCropOptions,
+  randomCropStart,
+  randomFlip,
+  type RandomFlipOptions,
+  randomSliceIntensity,
+  type Sample,
+  type SliceIntensityOptions,
+  trainingAugmentation,
+  type Transform,
+  zScore,
+  type ZScoreOptions,
+} from "./transforms.ts";
+export {
+  type BatchShape,
+  fromTensorOrder,
+  type Predictor,
+  slidingWindowInference,
+  type SlidingWindowOptions,
+  type SlidingWindowResult,
+  toTensorOrder,
+  windowPositions,
+  windowStarts,
+} from "./inference.ts";
+/** The seeded generator every transform draws from (re-exported for the types above). */
+export { Rng } from "../tensor/random.ts";
