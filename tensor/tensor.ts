@@ -44,6 +44,22 @@ export type NestedArray = number | NestedArray[];
 
 let nextId = 1;
 
+/** The storage a tensor holds, boxed so the finalizer sees later `assign`s. */
+interface StorageCell {
+  storage: Storage | null;
+}
+
+/**
+ * Safety net for device memory: a tensor that is garbage-collected without
+ * `dispose` (and outside any `tidy`) releases its storage here. CPU storage
+ * is ordinary garbage-collected memory and is not registered.
+ */
+const finalizer = new FinalizationRegistry<StorageCell>((cell) => {
+  const s = cell.storage;
+  cell.storage = null;
+  if (s && --s.refs === 0) s.backend.free(s.handle);
+});
+
 /**
  * An n-dimensional array on a backend. Create tensors with `tensor`, `zeros`,
  * `randn` and friends; transform them with ops (functions or methods).
@@ -71,6 +87,7 @@ export class Tensor {
   /** Brand used to recognise tensors across module copies. */
   readonly isTensor = true;
   #storage: Storage | null;
+  #cell: StorageCell | null = null;
 
   /** Wraps existing storage. Use the creation functions instead of calling this directly. */
   constructor(shape: Shape, dtype: DType, storage: Storage) {
@@ -79,6 +96,10 @@ export class Tensor {
     this.dtype = dtype;
     this.#storage = storage;
     storage.refs++;
+    if (storage.backend.name !== "cpu") {
+      this.#cell = { storage };
+      finalizer.register(this, this.#cell, this);
+    }
     trackTensor(this);
   }
 
@@ -153,12 +174,18 @@ export class Tensor {
     if (!s) return;
     this.#storage = null;
     this.node = null;
+    if (this.#cell) {
+      finalizer.unregister(this);
+      this.#cell.storage = null;
+    }
     if (--s.refs === 0) s.backend.free(s.handle);
   }
 
   /**
    * Replaces this tensor's value with `value`'s (same shape and dtype); used
-   * by optimizers to update parameters. Drops any recorded graph node.
+   * by optimizers to update parameters. The two then share storage, so
+   * `value` may be disposed (or left to `tidy`) afterwards. Drops any
+   * recorded graph node.
    */
   assign(value: Tensor): void {
     if (!sameShape(value.shape, this.shape) || value.dtype !== this.dtype) {
@@ -172,6 +199,7 @@ export class Tensor {
     s.refs++;
     const old = this.#storage;
     this.#storage = s;
+    if (this.#cell) this.#cell.storage = s;
     this.node = null;
     if (old && --old.refs === 0) old.backend.free(old.handle);
   }

@@ -15,6 +15,19 @@ export interface GpuBuffer {
   readonly bytes: number;
 }
 
+/** A byte range of a buffer, bound on its own (for work split across bindings). */
+export interface BufferRange {
+  /** The device buffer. */
+  readonly buffer: GPUBuffer;
+  /** First byte (a multiple of the adapter's offset alignment). */
+  readonly offset: number;
+  /** Bytes in the range. */
+  readonly size: number;
+}
+
+/** What a dispatch binds: a whole pooled buffer or a range of one. */
+export type Binding = GpuBuffer | BufferRange;
+
 /** Dispatches queued before a submit is forced. */
 const MAX_QUEUED = 4096;
 
@@ -33,6 +46,10 @@ export class GpuContext {
   #pipelines = new Map<string, GPUComputePipeline>();
   /** Bytes currently held by live tensors (not counting the pool). */
   liveBytes = 0;
+  /** Largest byte range one storage binding may cover (128 MiB on llvmpipe). */
+  readonly maxBinding: number;
+  /** Required alignment of a binding's byte offset. */
+  readonly offsetAlign: number;
   /** Name of the op being recorded, used to label shaders in error messages. */
   label = "";
   /** Counters, for benchmarks and tests. */
@@ -45,6 +62,8 @@ export class GpuContext {
   constructor(device: GPUDevice, description: string) {
     this.device = device;
     this.description = description;
+    this.maxBinding = device.limits.maxStorageBufferBindingSize;
+    this.offsetAlign = device.limits.minStorageBufferOffsetAlignment;
     device.addEventListener("uncapturederror", (e) => {
       this.#errors.push((e as GPUUncapturedErrorEvent).error.message);
     });
@@ -87,7 +106,11 @@ export class GpuContext {
         u.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
         return u;
       })();
-      this.device.queue.writeBuffer(b.buffer, 0, src as Uint8Array<ArrayBuffer>);
+      // Chunks of at most 16 MiB upload more steadily on the software adapter.
+      const CHUNK = 16 << 20;
+      for (let at = 0; at < padded; at += CHUNK) {
+        this.device.queue.writeBuffer(b.buffer, at, src as Uint8Array<ArrayBuffer>, at, Math.min(CHUNK, padded - at));
+      }
     }
     return b;
   }
@@ -119,12 +142,15 @@ export class GpuContext {
    * Appends one dispatch of `code` with `buffers` bound to @binding(0…) of
    * group 0, over `invocations` threads of workgroup size `wg`.
    */
-  dispatch(code: string, buffers: readonly GpuBuffer[], invocations: number, wg = 64): void {
+  dispatch(code: string, buffers: readonly Binding[], invocations: number, wg = 64): void {
     if (invocations <= 0) return;
     const pipeline = this.pipeline(code, this.label);
     const bindGroup = this.device.createBindGroup({
       layout: pipeline.getBindGroupLayout(0),
-      entries: buffers.map((b, i) => ({ binding: i, resource: { buffer: b.buffer } })),
+      entries: buffers.map((b, i) => ({
+        binding: i,
+        resource: "offset" in b ? { buffer: b.buffer, offset: b.offset, size: b.size } : { buffer: b.buffer },
+      })),
     });
     if (!this.#encoder) {
       this.#encoder = this.device.createCommandEncoder();

@@ -62,6 +62,10 @@ export interface StridedView {
  * The generic strided map: `out[i] = expr(x, y, z)` where x, y, z are the
  * inputs read through their views and converted to `compute` type.
  * `expr` may read float parameters with `fparam(P + k)`.
+ *
+ * Outputs larger than one storage binding are processed in chunks: each
+ * chunk binds its own range of the output and of every input laid out like
+ * the output; other inputs must fit in one binding.
  */
 export function stridedMap(
   ctx: GpuContext,
@@ -80,7 +84,7 @@ export function stridedMap(
   );
   const scalar = inputs.map((t) => sizeOf(t.shape) === 1);
   const names = ["x", "y", "z"];
-  const words: number[] = [total, rank, ...out.shape];
+  const words: number[] = [0, 0, ...out.shape];
   for (const v of views) words.push(v.offset, ...v.strides);
   const paramBase = words.length;
   let code = `@group(0) @binding(0) var<storage, read_write> out: array<${wgslType(out.dtype)}>;\n`;
@@ -89,10 +93,11 @@ export function stridedMap(
     t,
     j,
   ) => (code += `@group(0) @binding(${j + 2}) var<storage, read> in${j}: array<${wgslType(t.dtype)}>;\n`));
+  // info[0]: elements in this chunk, info[1]: index of its first element.
   code += HEADER + entry(64) + `  ${gridIndex()}\n  if (i >= info[0]) { return; }\n`;
   const strided = inputs.some((_, j) => !direct[j] && !scalar[j]);
   if (strided) {
-    code += `  var rem = i;\n`;
+    code += `  var rem = i + info[1];\n`;
     inputs.forEach((_, j) => (code += `  var o${j}: i32 = bitcast<i32>(info[${2 + rank + j * (rank + 1)}u]);\n`));
     code += `  for (var d: i32 = ${
       rank - 1
@@ -109,10 +114,33 @@ export function stridedMap(
   });
   code += `  out[i] = ${wgslType(out.dtype)}(${expr.replaceAll("fparam(P", `fparam(${paramBase}u`)});\n}\n`;
   const o = ctx.alloc(total * 4);
-  const m = ctx.meta(words, floats);
-  ctx.dispatch(code, [o, m, ...inputs.map((t) => t.buffer)], total);
-  ctx.release(m);
+  const chunk = chunkElements(ctx, total);
+  for (let at = 0; at < total; at += chunk) {
+    const n = Math.min(chunk, total - at);
+    words[0] = n;
+    words[1] = at;
+    const whole = n === total;
+    inputs.forEach((t, j) => {
+      if (!whole && !direct[j] && t.buffer.bytes > ctx.maxBinding) {
+        throw new Error(
+          `${ctx.label}: input ${j} (${sizeOf(t.shape)} elements) is read strided and exceeds one binding`,
+        );
+      }
+    });
+    const range = (b: GpuBuffer) => (whole ? b : { buffer: b.buffer, offset: at * 4, size: Math.ceil(n / 4) * 16 });
+    const m = ctx.meta(words, floats);
+    ctx.dispatch(code, [range(o), m, ...inputs.map((t, j) => (direct[j] ? range(t.buffer) : t.buffer))], n);
+    ctx.release(m);
+  }
   return o;
+}
+
+/** Elements per chunk: everything when it fits one binding, else an aligned share of it. */
+export function chunkElements(ctx: GpuContext, total: number): number {
+  const maxElems = Math.floor(ctx.maxBinding / 4);
+  if (total * 4 <= ctx.maxBinding) return Math.max(total, 1);
+  const align = Math.max(16, ctx.offsetAlign) / 4;
+  return Math.floor(maxElems / align) * align - align;
 }
 
 /** Views that read each input with NumPy broadcasting against the output shape. */

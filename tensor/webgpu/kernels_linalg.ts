@@ -7,6 +7,7 @@
  */
 import { broadcastStrides, sizeOf } from "../shape.ts";
 import type { ConvParams } from "../cpu/conv.ts";
+import type { BufferRange, GpuBuffer, GpuContext } from "./context.ts";
 import type { GpuArg, GpuKernel } from "./kernels.ts";
 
 function needF32(op: string, inputs: GpuArg[]): void {
@@ -27,16 +28,8 @@ const BINDINGS = `@group(0) @binding(0) var<storage, read_write> out: array<f32>
 @group(0) @binding(3) var<storage, read> B: array<f32>;
 `;
 
-/** `[..., m, k] @ [..., k, n]` with broadcast batch axes. */
-export const gpuMatmul: GpuKernel<unknown> = (ctx, [a, b], _p, out) => {
-  needF32("matmul", [a, b]);
-  const M = a.shape[a.shape.length - 2], K = a.shape[a.shape.length - 1], N = b.shape[b.shape.length - 1];
-  const batch = out.shape.slice(0, -2);
-  const nb = sizeOf(batch), br = batch.length;
-  const sa = broadcastStrides(a.shape.slice(0, -2), batch), sb = broadcastStrides(b.shape.slice(0, -2), batch);
-  const tiles = Math.ceil(M / 4) * Math.ceil(N / 4);
-  const words = [nb * tiles, M, N, K, ...batch, ...sa, ...sb];
-  const code = `${BINDINGS}${ENTRY}  let M = info[1]; let N = info[2]; let K = info[3];
+function matmulCode(br: number): string {
+  return `${BINDINGS}${ENTRY}  let M = info[1]; let N = info[2]; let K = info[3];
   let tilesN = (N + 3u) / 4u;
   let tiles = ((M + 3u) / 4u) * tilesN;
   let t = i % tiles;
@@ -69,10 +62,53 @@ export const gpuMatmul: GpuKernel<unknown> = (ctx, [a, b], _p, out) => {
   }
 }
 `;
-  const o = ctx.alloc(sizeOf(out.shape) * 4);
-  const m = ctx.meta(words);
-  ctx.dispatch(code, [o, m, a.buffer, b.buffer], nb * tiles);
-  ctx.release(m);
+}
+
+function range(b: GpuBuffer, offsetBytes: number, bytes: number): BufferRange {
+  return { buffer: b.buffer, offset: offsetBytes, size: Math.ceil(bytes / 16) * 16 };
+}
+
+/**
+ * `[..., m, k] @ [..., k, n]` with broadcast batch axes. When A or the
+ * output exceed one binding and B is a plain matrix, the rows of A (batch
+ * axes folded in) are processed in chunks that each fit.
+ */
+export const gpuMatmul: GpuKernel<unknown> = (ctx, [a, b], _p, out) => {
+  needF32("matmul", [a, b]);
+  const M = a.shape[a.shape.length - 2], K = a.shape[a.shape.length - 1], N = b.shape[b.shape.length - 1];
+  const batch = out.shape.slice(0, -2);
+  const nb = sizeOf(batch), br = batch.length;
+  const o = ctx.alloc(nb * M * N * 4);
+  const fits = a.buffer.bytes <= ctx.maxBinding && o.bytes <= ctx.maxBinding;
+  if (fits) {
+    const sa = broadcastStrides(a.shape.slice(0, -2), batch), sb = broadcastStrides(b.shape.slice(0, -2), batch);
+    const tiles = Math.ceil(M / 4) * Math.ceil(N / 4);
+    const m = ctx.meta([nb * tiles, M, N, K, ...batch, ...sa, ...sb]);
+    ctx.dispatch(matmulCode(br), [o, m, a.buffer, b.buffer], nb * tiles);
+    ctx.release(m);
+    return o;
+  }
+  const aBatch = a.shape.slice(0, -2);
+  if (b.shape.length !== 2 || sizeOf(aBatch) !== nb || b.buffer.bytes > ctx.maxBinding) {
+    throw new Error(
+      `matmul: [${a.shape}] @ [${b.shape}] exceeds one ${ctx.maxBinding}-byte binding and only A-row chunking is supported`,
+    );
+  }
+  const rows = nb * M;
+  const align = Math.max(64, ctx.offsetAlign / 4);
+  const per = Math.floor(ctx.maxBinding / (4 * Math.max(K, N)) / align) * align;
+  for (let r0 = 0; r0 < rows; r0 += per) {
+    const rc = Math.min(per, rows - r0);
+    const tiles = Math.ceil(rc / 4) * Math.ceil(N / 4);
+    const m = ctx.meta([tiles, rc, N, K]);
+    ctx.dispatch(matmulCode(0), [
+      range(o, r0 * N * 4, rc * N * 4),
+      m,
+      range(a.buffer, r0 * K * 4, rc * K * 4),
+      b.buffer,
+    ], tiles);
+    ctx.release(m);
+  }
   return o;
 };
 
@@ -80,7 +116,7 @@ function geometryWords(p: ConvParams): number[] {
   return [...p.stride, ...p.padding, ...p.dilation, p.groups];
 }
 
-// meta: [total, N, C, D, H, W, O, Cg(or Og), KD, KH, KW, OD, OH, OW, s×3, p×3, d×3, groups]
+// info: [total, N, C, D, H, W, O, Cg(or Og), KD, KH, KW, OD, OH, OW, s×3, p×3, d×3, groups, first output channel, all output channels]
 const GEOM = `  let Nn = info[1]; let C = info[2]; let D = i32(info[3]); let H = i32(info[4]); let W = i32(info[5]);
   let O = info[6]; let G2 = info[7]; let KD = info[8]; let KH = info[9]; let KW = info[10];
   let OD = i32(info[11]); let OH = i32(info[12]); let OW = i32(info[13]);
@@ -99,8 +135,8 @@ export const gpuConv3d: GpuKernel<ConvParams> = (ctx, [x, w], p, out) => {
   let ow = i32(r % u32(OW)); r = r / u32(OW);
   let oh = i32(r % u32(OH)); r = r / u32(OH);
   let od = i32(r % u32(OD)); r = r / u32(OD);
-  let o = r % O; let n = r / O;
-  let g = o / (O / groups);
+  let o = info[24] + r % O; let n = r / O;
+  let g = o / (info[25] / groups);
   var acc = 0.0;
   for (var cl: u32 = 0u; cl < Cg; cl++) {
     let xc = (n * C + g * Cg + cl) * u32(D * H * W);
@@ -121,12 +157,46 @@ export const gpuConv3d: GpuKernel<ConvParams> = (ctx, [x, w], p, out) => {
   out[i] = acc;
 }
 `;
-  const o = ctx.alloc(total * 4);
-  const m = ctx.meta([total, N, C, D, H, W, O, Cg, KD, KH, KW, OD, OH, OW, ...geometryWords(p)]);
-  ctx.dispatch(code, [o, m, x.buffer, w.buffer], total);
-  ctx.release(m);
-  return o;
+  return convDispatch(ctx, code, x, w, total, [N, C, D, H, W, O, Cg, KD, KH, KW, OD, OH, OW, ...geometryWords(p)]);
 };
+
+/**
+ * Runs a conv-like gather kernel whose output is [N, O, OD, OH, OW]. When the
+ * input or output exceed one binding, it runs per sample and per block of
+ * output channels, each binding only its own ranges.
+ */
+function convDispatch(ctx: GpuContext, code: string, x: GpuArg, w: GpuArg, total: number, dims: number[]): GpuBuffer {
+  const [N, C, D, H, W, O] = dims, [OD, OH, OW] = dims.slice(10, 13);
+  const o = ctx.alloc(total * 4);
+  if (x.buffer.bytes <= ctx.maxBinding && o.bytes <= ctx.maxBinding) {
+    const m = ctx.meta([total, ...dims, 0, O]);
+    ctx.dispatch(code, [o, m, x.buffer, w.buffer], total);
+    ctx.release(m);
+    return o;
+  }
+  const sample = C * D * H * W * 4, channel = OD * OH * OW * 4;
+  if (sample > ctx.maxBinding || channel > ctx.maxBinding || sample % ctx.offsetAlign || channel % ctx.offsetAlign) {
+    throw new Error(
+      `${ctx.label}: input [${N},${C},${D},${H},${W}] or its output exceed one binding in a way that cannot be split per sample and channel block`,
+    );
+  }
+  const block = Math.max(1, Math.floor(ctx.maxBinding / channel));
+  for (let n = 0; n < N; n++) {
+    for (let o0 = 0; o0 < O; o0 += block) {
+      const oc = Math.min(block, O - o0);
+      const words = [oc * channel / 4, 1, ...dims.slice(1, 5), oc, ...dims.slice(6), o0, O];
+      const m = ctx.meta(words);
+      ctx.dispatch(code, [
+        range(o, (n * O + o0) * channel, oc * channel),
+        m,
+        range(x.buffer, n * sample, sample),
+        w.buffer,
+      ], oc * channel / 4);
+      ctx.release(m);
+    }
+  }
+  return o;
+}
 
 /** Transposed conv3d as a gather: each output element collects its contributions. */
 export const gpuConvTranspose3d: GpuKernel<ConvParams> = (ctx, [x, w], p, out) => {
@@ -138,7 +208,7 @@ export const gpuConvTranspose3d: GpuKernel<ConvParams> = (ctx, [x, w], p, out) =
   let ow = i32(r % u32(OW)); r = r / u32(OW);
   let oh = i32(r % u32(OH)); r = r / u32(OH);
   let od = i32(r % u32(OD)); r = r / u32(OD);
-  let o = r % O; let n = r / O;
+  let o = info[24] + r % O; let n = r / O;
   let g = o / Og; let ol = o % Og;
   var acc = 0.0;
   for (var cl: u32 = 0u; cl < Cig; cl++) {
@@ -161,11 +231,7 @@ export const gpuConvTranspose3d: GpuKernel<ConvParams> = (ctx, [x, w], p, out) =
   out[i] = acc;
 }
 `;
-  const o = ctx.alloc(total * 4);
-  const m = ctx.meta([total, N, C, D, H, W, O, Og, KD, KH, KW, OD, OH, OW, ...geometryWords(p)]);
-  ctx.dispatch(code, [o, m, x.buffer, w.buffer], total);
-  ctx.release(m);
-  return o;
+  return convDispatch(ctx, code, x, w, total, [N, C, D, H, W, O, Og, KD, KH, KW, OD, OH, OW, ...geometryWords(p)]);
 };
 
 /** Weight gradient: each invocation sums one weight element over batch and output positions. */
@@ -201,8 +267,11 @@ export const gpuConv3dWeightGrad: GpuKernel<ConvParams> = (ctx, [x, gy], p, out)
   out[i] = acc;
 }
 `;
+  if (x.buffer.bytes > ctx.maxBinding || gy.buffer.bytes > ctx.maxBinding) {
+    throw new Error(`conv3dWeightGrad: inputs larger than one ${ctx.maxBinding}-byte binding are not split yet`);
+  }
   const o = ctx.alloc(total * 4);
-  const m = ctx.meta([total, N, C, D, H, W, O, Cg, KD, KH, KW, OD, OH, OW, ...geometryWords(p)]);
+  const m = ctx.meta([total, N, C, D, H, W, O, Cg, KD, KH, KW, OD, OH, OW, ...geometryWords(p), 0, O]);
   ctx.dispatch(code, [o, m, x.buffer, gy.buffer], total);
   ctx.release(m);
   return o;

@@ -137,7 +137,7 @@ Deno.test("a training step inside tidy leaves no intermediate alive", () => {
       const loss = sum(mul(matmul(x, w), matmul(x, w)));
       const [g] = gradients(loss, [w]);
       created.push(x, loss, g);
-      w.assign(keep(add(w, mul(g, -0.01))));
+      w.assign(add(w, mul(g, -0.01)));
     });
   }
   assert.ok(created.every((t) => t.disposed), "every step tensor was disposed");
