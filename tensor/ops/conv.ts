@@ -6,7 +6,8 @@
  */
 import { promote } from "../dtype.ts";
 import { fmtShape, ShapeError } from "../errors.ts";
-import { apply, defineOp, type OpDef, type TensorMeta } from "../op.ts";
+import { apply } from "../op.ts";
+import { defineOp, type OpDef, type TensorMeta } from "../registry.ts";
 import type { Tensor } from "../tensor.ts";
 import { conv3dKernel, conv3dWeightGradKernel, type ConvParams, convTranspose3dKernel } from "../cpu/conv.ts";
 import { add } from "./elementwise.ts";

@@ -7,7 +7,8 @@
 import { type DType, floatOf, isFloat, promote } from "../dtype.ts";
 import { fmtShape, ShapeError } from "../errors.ts";
 import { withGradMode } from "../grad_mode.ts";
-import { apply, defineOp, type OpDef, type TensorMeta } from "../op.ts";
+import { apply } from "../op.ts";
+import { defineOp, type OpDef, type TensorMeta } from "../registry.ts";
 import { broadcastShapes } from "../shape.ts";
 import type { Tensor, TensorLike } from "../tensor.ts";
 import { binaryKernel, unaryKernel, whereKernel } from "../cpu/elementwise.ts";

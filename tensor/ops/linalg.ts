@@ -4,7 +4,8 @@
  */
 import { promote } from "../dtype.ts";
 import { fmtShape, ShapeError } from "../errors.ts";
-import { apply, defineOp } from "../op.ts";
+import { apply } from "../op.ts";
+import { defineOp } from "../registry.ts";
 import { broadcastShapes } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
 import { matmulKernel } from "../cpu/matmul.ts";

@@ -4,7 +4,8 @@
  * @module
  */
 import { fmtShape, ShapeError } from "../errors.ts";
-import { apply, defineOp } from "../op.ts";
+import { apply } from "../op.ts";
+import { defineOp } from "../registry.ts";
 import { broadcastShapes, broadcastStrides, normAxes, normAxis, sizeOf, stridesOf } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
 import { concatKernel, expandKernel, flipKernel, padKernel, permuteKernel, sliceKernel } from "../cpu/movement.ts";

@@ -5,7 +5,8 @@
  */
 import { type DType, isFloat } from "../dtype.ts";
 import { fmtShape, ShapeError } from "../errors.ts";
-import { apply, defineOp } from "../op.ts";
+import { apply } from "../op.ts";
+import { defineOp } from "../registry.ts";
 import { defaultRng, type Rng } from "../random.ts";
 import { normAxis } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";

@@ -5,7 +5,8 @@
  */
 import { type DType, isFloat } from "../dtype.ts";
 import { fmtShape, ShapeError } from "../errors.ts";
-import { apply, defineOp, type OpDef, type TensorMeta } from "../op.ts";
+import { apply } from "../op.ts";
+import { defineOp, type OpDef, type TensorMeta } from "../registry.ts";
 import { normAxes, normAxis, sameShape, type Shape, sizeOf } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
 import { argKernel, maxKernel, minKernel, type ReduceParams, sumKernel } from "../cpu/reduce.ts";

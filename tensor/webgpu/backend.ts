@@ -72,8 +72,9 @@ export async function initWebGPU(opts: { quiet?: boolean } = {}): Promise<WebGPU
   }
   limits.maxStorageBuffersPerShaderStage = adapter.limits.maxStorageBuffersPerShaderStage;
   const device = await adapter.requestDevice({ requiredLimits: limits });
-  const info = (adapter as GPUAdapter & { info?: { description?: string } }).info;
-  instance = makeBackend(new GpuContext(device, info?.description ?? "unknown adapter"));
+  const info = (adapter as GPUAdapter & { info?: { description?: string; isFallbackAdapter?: boolean } }).info;
+  const ctx = new GpuContext(device, info?.description ?? "unknown adapter", info?.isFallbackAdapter ?? false);
+  instance = makeBackend(ctx);
   registerBackend(instance);
   return instance;
 }

@@ -50,6 +50,13 @@ export class GpuContext {
   readonly maxBinding: number;
   /** Required alignment of a binding's byte offset. */
   readonly offsetAlign: number;
+  /**
+   * Kernel family for this adapter: "cpu" for adapters that run shaders on
+   * the CPU (llvmpipe, lavapipe, SwiftShader), which reward big register
+   * blocks and no workgroup memory; "gpu" for real GPUs, which reward
+   * workgroup tiles. Chosen by rule from the adapter description.
+   */
+  variant: "cpu" | "gpu";
   /** Name of the op being recorded, used to label shaders in error messages. */
   label = "";
   /** Counters, for benchmarks and tests. */
@@ -59,9 +66,10 @@ export class GpuContext {
   #errors: string[] = [];
 
   /** Wraps a device and collects its uncaptured errors, so none passes silently. */
-  constructor(device: GPUDevice, description: string) {
+  constructor(device: GPUDevice, description: string, fallback = false) {
     this.device = device;
     this.description = description;
+    this.variant = fallback || /llvmpipe|lavapipe|swiftshader|software/i.test(description) ? "cpu" : "gpu";
     this.maxBinding = device.limits.maxStorageBufferBindingSize;
     this.offsetAlign = device.limits.minStorageBufferOffsetAlignment;
     device.addEventListener("uncapturederror", (e) => {

@@ -119,6 +119,31 @@ for (const [name, f, inputs] of FORWARD_ONLY) {
   Deno.test({ name: `webgpu matches cpu, forward: ${name}`, ignore, fn: () => parity(name, f, inputs(), false) });
 }
 
+const MATMUL_CASES: [string, () => Tensor[]][] = [
+  ["aligned 33×8 @ 8×12, batch 3", () => [uniform([3, 33, 8], rng), uniform([8, 12], rng)]],
+  ["broadcast batch [2,1] × [3], 20×16 @ 16×8", () => [uniform([2, 1, 20, 16], rng), uniform([3, 16, 8], rng)]],
+  ["unaligned 17×33 @ 33×3", () => [uniform([17, 33], rng), uniform([33, 3], rng)]],
+  ["64-aligned 70×64 @ 64×68", () => [uniform([70, 64], rng), uniform([64, 68], rng)]],
+];
+
+for (const variant of ["cpu", "gpu"] as const) {
+  for (const [name, inputs] of MATMUL_CASES) {
+    Deno.test({
+      name: `webgpu matches cpu: matmul kernel variant "${variant}", ${name}, forward and gradient`,
+      ignore,
+      fn: async () => {
+        const ctx = gpu!.ctx, saved = ctx.variant;
+        ctx.variant = variant;
+        try {
+          await parity(name, matmul, inputs(), true);
+        } finally {
+          ctx.variant = saved;
+        }
+      },
+    });
+  }
+}
+
 Deno.test({
   name: "webgpu: a training step records work without syncing until the loss is read",
   ignore,
