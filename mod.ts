@@ -15,6 +15,7 @@
 export * from "./tensor/mod.ts";
 export * from "./autodiff/mod.ts";
 export * from "./data/mod.ts";
+export * from "./models/mod.ts";
 export {
   CheckpointError,
   decodeSafetensors,
@@ -31,7 +32,7 @@ export {
   readSafetensors,
   type SafetensorsContents,
   type SafetensorsMetadata,
-  type StateDict,
+  type StateDict as RawStateDict,
   toFloat32,
   toInt32,
   writeSafetensors,
