@@ -7,9 +7,12 @@
  */
 import { broadcastStrides, sizeOf } from "../shape.ts";
 import type { ConvParams } from "../cpu/conv.ts";
+import type { OutputMeta } from "../backend.ts";
 import type { BufferRange, GpuBuffer, GpuContext } from "./context.ts";
 import type { GpuArg, GpuKernel } from "./kernels.ts";
 import { blockedMatmulCode, tiledMatmulCode } from "./matmul_blocked.ts";
+import { blockedConvCode, CONV_BW } from "./conv_blocked.ts";
+import { stridedMap } from "./kernels.ts";
 
 // 32×16 outputs per invocation measured fastest on llvmpipe (28–31 GFLOP/s at
 // the transformer shapes, against 2–5 for 4×4 blocks): bench/RESULTS.md.
@@ -145,9 +148,50 @@ const GEOM = `  let Nn = info[1]; let C = info[2]; let D = i32(info[3]); let H =
   let dd = i32(info[20]); let dh = i32(info[21]); let dw = i32(info[22]); let groups = info[23];
 `;
 
-/** Direct conv3d: each invocation sums one output element. */
+/** Output channels per invocation of the blocked conv (16 W × 16 channels: bench/RESULTS.md). */
+const CONV_OB = 16;
+
+/** Stride 1, dilation 1, one group, small padding: the case the blocked kernel covers. */
+function blockable(ctx: GpuContext, p: ConvParams, KW: number): boolean {
+  return ctx.variant === "cpu" && p.groups === 1 && KW <= 7 &&
+    p.stride.every((v) => v === 1) && p.dilation.every((v) => v === 1);
+}
+
+/**
+ * The register-blocked conv3d, per sample when the whole input or output
+ * does not fit one binding. Returns null when even one sample does not fit.
+ */
+function blockedConv(ctx: GpuContext, x: GpuArg, w: GpuArg, pad: number[], out: OutputMeta): GpuBuffer | null {
+  const [N, C, D, H, W] = x.shape, [O, , KD, KH, KW] = w.shape, [, , OD, OH, OW] = out.shape;
+  const sample = C * D * H * W * 4, outSample = O * OD * OH * OW * 4;
+  if (sample > ctx.maxBinding || outSample > ctx.maxBinding) return null;
+  const whole = N * sample <= ctx.maxBinding && N * outSample <= ctx.maxBinding;
+  if (!whole && (sample % ctx.offsetAlign || outSample % ctx.offsetAlign)) return null;
+  const o = ctx.alloc(N * outSample);
+  const code = blockedConvCode(KW, CONV_OB);
+  const per = Math.ceil(OW / CONV_BW) * OH * OD * Math.ceil(O / CONV_OB);
+  const geometry = [C, D, H, W, O, KD, KH, OD, OH, OW, ...pad];
+  if (whole) {
+    const m = ctx.meta([N * per, ...geometry]);
+    ctx.dispatch(code, [o, m, x.buffer, w.buffer], N * per, 8);
+    ctx.release(m);
+    return o;
+  }
+  for (let n = 0; n < N; n++) {
+    const m = ctx.meta([per, ...geometry]);
+    ctx.dispatch(code, [range(o, n * outSample, outSample), m, range(x.buffer, n * sample, sample), w.buffer], per, 8);
+    ctx.release(m);
+  }
+  return o;
+}
+
+/** Direct conv3d: register-blocked where it applies, else one output element per invocation. */
 export const gpuConv3d: GpuKernel<ConvParams> = (ctx, [x, w], p, out) => {
   needF32("conv3d", [x, w]);
+  if (blockable(ctx, p, w.shape[4])) {
+    const o = blockedConv(ctx, x, w, p.padding, out);
+    if (o) return o;
+  }
   const [N, C, D, H, W] = x.shape, [O, Cg, KD, KH, KW] = w.shape, [, , OD, OH, OW] = out.shape;
   const total = sizeOf(out.shape);
   const code = `${BINDINGS}${ENTRY}${GEOM}  let Cg = G2;
@@ -218,9 +262,29 @@ function convDispatch(ctx: GpuContext, code: string, x: GpuArg, w: GpuArg, total
   return o;
 }
 
-/** Transposed conv3d as a gather: each output element collects its contributions. */
+/**
+ * Transposed conv3d. With stride 1 it is a conv3d with the weight's channel
+ * axes swapped and its kernel flipped, at padding k − 1 − p, so it reuses the
+ * blocked kernel (this is conv3d's input gradient); otherwise a gather where
+ * each output element collects its contributions.
+ */
 export const gpuConvTranspose3d: GpuKernel<ConvParams> = (ctx, [x, w], p, out) => {
   needF32("convTranspose3d", [x, w]);
+  const ks = w.shape.slice(2);
+  const pad = ks.map((k, i) => k - 1 - p.padding[i]);
+  if (blockable(ctx, p, ks[2]) && pad.every((v) => v >= 0 && v <= 4)) {
+    const [Cin, Cout, KD, KH, KW] = w.shape;
+    const s = [Cout * KD * KH * KW, KD * KH * KW, KH * KW, KW, 1];
+    const flipped: OutputMeta = { shape: [Cout, Cin, KD, KH, KW], dtype: "float32" };
+    const view = {
+      offset: (KD - 1) * s[2] + (KH - 1) * s[3] + (KW - 1) * s[4],
+      strides: [s[1], s[0], -s[2], -s[3], -s[4]],
+    };
+    const wf = stridedMap(ctx, [w], [view], flipped, "x", "f32");
+    const o = blockedConv(ctx, x, { buffer: wf, shape: flipped.shape, dtype: "float32" }, pad, out);
+    ctx.release(wf);
+    if (o) return o;
+  }
   const [N, C, D, H, W] = x.shape, [, Og, KD, KH, KW] = w.shape, [, O, OD, OH, OW] = out.shape;
   const total = sizeOf(out.shape);
   const code = `${BINDINGS}${ENTRY}${GEOM}  let Og = G2; let Cig = C / groups;

@@ -58,7 +58,9 @@ export function blockedMatmulCode(TM: number, TN4: number, br: number, wg: numbe
   L.push(`  let ob = (i / tiles) * M * N4;`);
   for (let r = 0; r < TM; r++) {
     L.push(`  if (i0 + ${r}u < M) {`);
-    for (let c = 0; c < TN4; c++) L.push(`    if (j0 + ${c}u < N4) { out[ob + (i0 + ${r}u) * N4 + j0 + ${c}u] = acc${r}_${c}; }`);
+    for (let c = 0; c < TN4; c++) {
+      L.push(`    if (j0 + ${c}u < N4) { out[ob + (i0 + ${r}u) * N4 + j0 + ${c}u] = acc${r}_${c}; }`);
+    }
     L.push(`  }`);
   }
   L.push(`}`);

@@ -144,6 +144,38 @@ for (const variant of ["cpu", "gpu"] as const) {
   }
 }
 
+const CONV_CASES: [string, (x: Tensor, w: Tensor) => Tensor, () => Tensor[]][] = [
+  [
+    "3×3×3 pad 1, 17 output channels, W 19",
+    (x, w) => conv3d(x, w, null, { padding: 1 }),
+    () => [uniform([2, 3, 5, 6, 19], rng), uniform([17, 3, 3, 3, 3], rng)],
+  ],
+  ["1×1×1 pad 0", (x, w) => conv3d(x, w), () => [uniform([1, 4, 3, 4, 5], rng), uniform([6, 4, 1, 1, 1], rng)]],
+  [
+    "3×2×3 pad [1,0,2]",
+    (x, w) => conv3d(x, w, null, { padding: [1, 0, 2] }),
+    () => [uniform([1, 2, 4, 5, 6], rng), uniform([3, 2, 3, 2, 3], rng)],
+  ],
+];
+
+for (const variant of ["cpu", "gpu"] as const) {
+  for (const [name, f, inputs] of CONV_CASES) {
+    Deno.test({
+      name: `webgpu matches cpu: conv3d kernel variant "${variant}", ${name}, forward and gradient`,
+      ignore,
+      fn: async () => {
+        const ctx = gpu!.ctx, saved = ctx.variant;
+        ctx.variant = variant;
+        try {
+          await parity(name, f as (...xs: Tensor[]) => Tensor, inputs(), true);
+        } finally {
+          ctx.variant = saved;
+        }
+      },
+    });
+  }
+}
+
 Deno.test({
   name: "webgpu: a training step records work without syncing until the loss is read",
   ignore,
