@@ -87,3 +87,4 @@ export type { Conv3dOptions, ConvParams, ConvTranspose3dOptions, Triple } from "
 export { flush, initWebGPU, useBackend } from "./webgpu/backend.ts";
 export type { WebGPUBackend } from "./webgpu/backend.ts";
 export type { Binding, BufferRange, GpuBuffer, GpuContext } from "./webgpu/context.ts";
+export * from "./talgebra/mod.ts";

@@ -53,6 +53,7 @@ import {
 } from "../../mod.ts";
 import type { CheckGradOptions } from "../../mod.ts";
 import { uniform } from "../helpers.ts";
+import { TALGEBRA_GRAD_CASES } from "../talgebra/grad_cases.ts";
 
 /** One gradient check: a function, its inputs, and tolerances if not the defaults. */
 export interface GradCase {
@@ -148,6 +149,7 @@ export const GRAD_CASES: Record<string, GradCase[]> = {
     f: (x, gy) => conv3dWeightGrad(x, gy, [3, 2, 3], { stride: [2, 1, 1], padding: 1 }),
     inputs: u2([1, 2, 4, 3, 3], [1, 2, 2, 4, 3]),
   }],
+  ...TALGEBRA_GRAD_CASES,
 };
 
 /** Compositions whose gradients come from the primitives; checked all the same. */
