@@ -6,6 +6,7 @@
  * @module
  */
 import { conv3d, matmul, randn, Rng, type Tensor } from "../mod.ts";
+import { numpyTimes } from "./peers/numpy.ts";
 
 const M = 256, K = 256, N = 256;
 const C = 8, S = 16;
@@ -23,20 +24,6 @@ function best(fn: () => Tensor, reps: number): number {
   return t;
 }
 
-async function numpyPeer(): Promise<{ matmul: number; conv3d: number; numpy: string } | null> {
-  try {
-    const out = await new Deno.Command("python3", {
-      args: [new URL("./peers/numpy_ops.py", import.meta.url).pathname, `${M}`, `${K}`, `${N}`, `${C}`, `${S}`],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    if (!out.success) return null;
-    return JSON.parse(new TextDecoder().decode(out.stdout));
-  } catch {
-    return null;
-  }
-}
-
 /** Runs the CPU benchmark and prints one line per op. */
 export async function benchCpuOps(): Promise<void> {
   const rng = new Rng(0);
@@ -44,7 +31,9 @@ export async function benchCpuOps(): Promise<void> {
   const x = randn([1, C, S, S, S], { rng }), w = randn([C, C, 3, 3, 3], { rng });
   const tMatmul = best(() => matmul(a, b), 3);
   const tConv = best(() => conv3d(x, w, null, { padding: 1 }), 3);
-  const peer = await numpyPeer();
+  const mmSpec = `mm:${M},${K},${N}`, convSpec = `conv:${C},${S}`;
+  const np = await numpyTimes([mmSpec, convSpec]);
+  const peer = np && { matmul: np[mmSpec], conv3d: np[convSpec], numpy: np.numpy };
   const flopsMatmul = 2 * M * K * N, flopsConv = 2 * C * C * 27 * S ** 3;
   const line = (name: string, t: number, flops: number, p?: number) =>
     console.log(

@@ -1,10 +1,15 @@
 /**
  * `deno task bench`: every benchmark, each printing ratios against a peer
- * measured in the same run.
+ * measured in the same run. `deno task bench cpu`, `… webgpu` or `… talgebra` runs one.
  * @module
  */
 import { benchCpuOps } from "./cpu_ops.ts";
+import { benchTalgebra } from "./talgebra.ts";
+import { benchWebgpu } from "./webgpu.ts";
 
 if (import.meta.main) {
-  await benchCpuOps();
+  const only = Deno.args[0];
+  if (!only || only === "cpu") await benchCpuOps();
+  if (!only || only === "webgpu") await benchWebgpu();
+  if (!only || only === "talgebra") await benchTalgebra();
 }

@@ -1,7 +1,9 @@
-"""Peer timings for bench/cpu_ops.ts: the same shapes in numpy, same run.
+"""Peer timings for the benchmarks in bench/: the same shapes in numpy, same run.
 
-Prints one JSON object: {"matmul": seconds, "conv3d": seconds, "numpy": version}.
-conv3d is im2col + BLAS, the usual way numpy code does it.
+Arguments are specs: "mm:M,K,N" (float32 matmul) and "conv:C,S" (conv3d
+1×C×S³, 3×3×3, C→C, pad 1, done as im2col + BLAS, the usual numpy way).
+Prints one JSON object mapping each spec to its best time in seconds, plus
+"numpy": version and "blas": the BLAS core in use (if threadpoolctl is there).
 """
 import json
 import sys
@@ -21,7 +23,7 @@ def best(fn, reps):
 
 
 def conv3d(x, w, pad):
-    n, c, d, h, wd = x.shape
+    _, c, d, h, wd = x.shape
     o, _, kd, kh, kw = w.shape
     xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad), (pad, pad)))
     cols = np.empty((c, kd, kh, kw, d, h, wd), dtype=x.dtype)
@@ -33,18 +35,26 @@ def conv3d(x, w, pad):
 
 
 def main():
-    m, k, n = (int(v) for v in sys.argv[1:4])
-    c, s = int(sys.argv[4]), int(sys.argv[5])
     rng = np.random.default_rng(0)
-    a = rng.standard_normal((m, k), dtype=np.float32)
-    b = rng.standard_normal((k, n), dtype=np.float32)
-    x = rng.standard_normal((1, c, s, s, s), dtype=np.float32)
-    w = rng.standard_normal((c, c, 3, 3, 3), dtype=np.float32)
-    print(json.dumps({
-        "matmul": best(lambda: a @ b, 5),
-        "conv3d": best(lambda: conv3d(x, w, 1), 3),
-        "numpy": np.__version__,
-    }))
+    out = {"numpy": np.__version__}
+    try:
+        from threadpoolctl import threadpool_info
+        out["blas"] = ";".join(f"{i.get('internal_api')}:{i.get('architecture')}" for i in threadpool_info())
+    except ImportError:
+        out["blas"] = "unknown"
+    for spec in sys.argv[1:]:
+        kind, dims = spec.split(":")
+        v = [int(x) for x in dims.split(",")]
+        if kind == "mm":
+            a = rng.standard_normal((v[0], v[1]), dtype=np.float32)
+            b = rng.standard_normal((v[1], v[2]), dtype=np.float32)
+            out[spec] = best(lambda: a @ b, 5)
+        elif kind == "conv":
+            c, s = v
+            x = rng.standard_normal((1, c, s, s, s), dtype=np.float32)
+            w = rng.standard_normal((c, c, 3, 3, 3), dtype=np.float32)
+            out[spec] = best(lambda: conv3d(x, w, 1), 3)
+    print(json.dumps(out))
 
 
 main()
