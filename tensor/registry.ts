@@ -85,4 +85,3 @@ export function getOp(name: string): AnyOpDef {
   if (!op) throw new Error(`getOp: no op named "${name}"`);
   return op;
 }
-
