@@ -1,9 +1,10 @@
 /**
  * `deno task bench`: every benchmark, each printing ratios against a peer
- * measured in the same run. `deno task bench cpu`, `… webgpu` or `… talgebra` runs one.
+ * measured in the same run. `deno task bench cpu`, `… webgpu`, `… talgebra` or `… data` runs one.
  * @module
  */
 import { benchCpuOps } from "./cpu_ops.ts";
+import { benchData } from "./data.ts";
 import { benchTalgebra } from "./talgebra.ts";
 import { benchWebgpu } from "./webgpu.ts";
 
@@ -12,4 +13,5 @@ if (import.meta.main) {
   if (!only || only === "cpu") await benchCpuOps();
   if (!only || only === "webgpu") await benchWebgpu();
   if (!only || only === "talgebra") await benchTalgebra();
+  if (!only || only === "data") await benchData();
 }
