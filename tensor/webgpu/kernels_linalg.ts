@@ -11,7 +11,7 @@ import type { OutputMeta } from "../backend.ts";
 import type { BufferRange, GpuBuffer, GpuContext } from "./context.ts";
 import type { GpuArg, GpuKernel } from "./kernels.ts";
 import { blockedMatmulCode, tiledMatmulCode } from "./matmul_blocked.ts";
-import { blockedConvCode, CONV_BW } from "./conv_blocked.ts";
+import { blockedConvCode, blockedWeightGradCode, CONV_BW, WGRAD_OB } from "./conv_blocked.ts";
 import { stridedMap } from "./kernels.ts";
 
 // 32×16 outputs per invocation measured fastest on llvmpipe (28–31 GFLOP/s at
@@ -353,6 +353,14 @@ export const gpuConv3dWeightGrad: GpuKernel<ConvParams> = (ctx, [x, gy], p, out)
 `;
   if (x.buffer.bytes > ctx.maxBinding || gy.buffer.bytes > ctx.maxBinding) {
     throw new Error(`conv3dWeightGrad: inputs larger than one ${ctx.maxBinding}-byte binding are not split yet`);
+  }
+  if (blockable(ctx, p, KW)) {
+    const count = Math.ceil(O / WGRAD_OB) * C * KD * KH;
+    const o = ctx.alloc(total * 4);
+    const m = ctx.meta([count, N, C, D, H, W, O, KD, KH, OD, OH, OW, ...p.padding]);
+    ctx.dispatch(blockedWeightGradCode(KW), [o, m, x.buffer, gy.buffer], count, 8);
+    ctx.release(m);
+    return o;
   }
   const o = ctx.alloc(total * 4);
   const m = ctx.meta([total, N, C, D, H, W, O, Cg, KD, KH, KW, OD, OH, OW, ...geometryWords(p), 0, O]);
