@@ -70,6 +70,23 @@ export {
   writeSplit,
 } from "./datasets.ts";
 export {
+  BRATS_MODALITIES,
+  BRATS_SPLIT,
+  bratsChannel,
+  type BratsDataset,
+  type BratsModality,
+  type BratsOptions,
+  bratsSplit,
+  type BratsSplitOptions,
+  type BratsSubject,
+  loadBrats,
+  loadBratsSubject,
+  type LoadedBratsSubject,
+  parseBratsModalities,
+  writeBratsSplit,
+} from "./brats.ts";
+export { type BratsPhantomOptions, makeBratsPhantomDataset } from "./brats_phantoms.ts";
+export {
   type AugmentationOptions,
   compose,
   cropOrPad,
