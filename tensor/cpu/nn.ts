@@ -41,3 +41,20 @@ export function oneHotKernel([a]: CpuArg[], p: { classes: number }, out: OutputM
   }
   return r;
 }
+
+/** `(x − mean) / √(var + eps)` over each row of `inner` trailing elements (biased variance, two passes). */
+export function normalizeKernel([a]: CpuArg[], p: { inner: number; eps: number }, out: OutputMeta): TypedArray {
+  const x = a.data, n = p.inner, rows = n ? x.length / n : 0;
+  const r = allocArray(out.dtype, x.length);
+  for (let row = 0; row < rows; row++) {
+    const base = row * n;
+    let s = 0;
+    for (let i = 0; i < n; i++) s += x[base + i];
+    const mu = s / n;
+    let v = 0;
+    for (let i = 0; i < n; i++) v += (x[base + i] - mu) ** 2;
+    const rstd = 1 / Math.sqrt(v / n + p.eps);
+    for (let i = 0; i < n; i++) r[base + i] = (x[base + i] - mu) * rstd;
+  }
+  return r;
+}

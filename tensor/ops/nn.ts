@@ -10,8 +10,8 @@ import { defineOp } from "../registry.ts";
 import { defaultRng, type Rng } from "../random.ts";
 import { normAxis } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
-import { oneHotKernel, softmaxKernel } from "../cpu/nn.ts";
-import { gpuOneHot, gpuSoftmax } from "../webgpu/kernels_reduce.ts";
+import { normalizeKernel, oneHotKernel, softmaxKernel } from "../cpu/nn.ts";
+import { gpuNormalize, gpuOneHot, gpuSoftmax } from "../webgpu/kernels_reduce.ts";
 import { rand } from "./creation.ts";
 import { add, cast, div, ge, mul, sqrt, sub } from "./elementwise.ts";
 import { logsumexp, mean, sum, variance } from "./reduce.ts";
@@ -62,8 +62,44 @@ export function logSoftmax(x: Tensor, axis = -1): Tensor {
   return sub(x, logsumexp(x, axis, true));
 }
 
-/** `(x − mean) / √(var + eps)` over `axes`, with the biased variance (as PyTorch's norms). */
+/** Normalisation over the last `k` axes (rows of their product), fused into one op. */
+interface NormalizeParams {
+  /** Number of trailing axes normalised together. */
+  k: number;
+  /** Added to the variance. */
+  eps: number;
+  /** Elements per row: the product of the last `k` extents (what the kernels use). */
+  inner: number;
+}
+
+const NORMALIZE = defineOp<NormalizeParams>({
+  name: "normalize",
+  infer: ([a]) => {
+    if (!isFloat(a.dtype)) throw new ShapeError(`normalize: needs a float input, got ${a.dtype} ${fmtShape(a.shape)}`);
+    return { shape: a.shape, dtype: a.dtype };
+  },
+  cpu: normalizeKernel,
+  kernels: { webgpu: gpuNormalize },
+  // With x̂ the output and r = 1/√(var + eps) per row: dx = r·(g − mean(g) − x̂·mean(g·x̂)).
+  vjp: (g, { inputs: [x], output: y, params: { k, eps } }) => {
+    const axes = Array.from({ length: k }, (_, i) => x.rank - k + i);
+    const rstd = div(1, sqrt(add(variance(x, axes, { keepdims: true, correction: 0 }), eps)));
+    return [mul(rstd, sub(sub(g, mean(g, axes, true)), mul(y, mean(mul(g, y), axes, true))))];
+  },
+});
+
+/**
+ * `(x − mean) / √(var + eps)` over `axes`, with the biased variance (as
+ * PyTorch's norms). Trailing axes (layer and instance norm) run as one fused
+ * op; other axis sets are composed from reductions.
+ */
 export function normalize(x: Tensor, axes: number[], eps = 1e-5): Tensor {
+  const sorted = [...axes].map((a) => (a < 0 ? a + x.rank : a)).sort((p, q) => p - q);
+  const trailing = sorted.length > 0 && sorted.every((a, i) => a === x.rank - sorted.length + i);
+  if (trailing && isFloat(x.dtype)) {
+    const inner = sorted.reduce((n, a) => n * x.shape[a], 1);
+    if (inner > 0) return apply(NORMALIZE, [x], { k: sorted.length, eps, inner });
+  }
   const mu = mean(x, axes, true);
   const v = variance(x, axes, { keepdims: true, correction: 0 });
   return div(sub(x, mu), sqrt(add(v, eps)));

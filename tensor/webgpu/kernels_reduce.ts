@@ -150,3 +150,51 @@ export const gpuOneHot: GpuKernel<{ classes: number }> = (ctx, [a], p, out) => {
   ctx.release(m);
   return o;
 };
+
+/**
+ * Fused normalisation over rows of `inner` trailing elements: one dispatch
+ * computes each row's mean and 1/√(var + eps) (two passes over the row), a
+ * second writes (x − mean)·rstd for every element.
+ */
+export const gpuNormalize: GpuKernel<{ inner: number; eps: number }> = (ctx, [a], p, out) => {
+  const total = sizeOf(a.shape), n = p.inner, rows = n ? total / n : 0;
+  const stats = ctx.alloc(Math.max(1, rows) * 8);
+  let code = `@group(0) @binding(0) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read> info: array<u32>;
+@group(0) @binding(2) var<storage, read> in0: array<f32>;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.y * nwg.x * 64u + gid.x;
+  if (i >= info[0]) { return; }
+  let n = info[1]; let base = i * n;
+  var s = 0.0;
+  for (var k: u32 = 0u; k < n; k++) { s += in0[base + k]; }
+  let mu = s / f32(n);
+  var v = 0.0;
+  for (var k: u32 = 0u; k < n; k++) { let d = in0[base + k] - mu; v += d * d; }
+  out[2u * i] = mu;
+  out[2u * i + 1u] = inverseSqrt(v / f32(n) + bitcast<f32>(info[2]));
+}
+`;
+  const m1 = ctx.meta([rows, n], [p.eps]);
+  ctx.dispatch(code, [stats, m1, a.buffer], rows);
+  ctx.release(m1);
+  code = `@group(0) @binding(0) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read> info: array<u32>;
+@group(0) @binding(2) var<storage, read> in0: array<f32>;
+@group(0) @binding(3) var<storage, read> st: array<f32>;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.y * nwg.x * 64u + gid.x;
+  if (i >= info[0]) { return; }
+  let row = i / info[1];
+  out[i] = (in0[i] - st[2u * row]) * st[2u * row + 1u];
+}
+`;
+  const o = ctx.alloc(total * 4);
+  const m2 = ctx.meta([total, n]);
+  ctx.dispatch(code, [o, m2, a.buffer, stats], total);
+  ctx.release(m2);
+  ctx.release(stats);
+  return o;
+};

@@ -34,6 +34,7 @@ import {
   minimum,
   mul,
   neg,
+  normalize,
   pad,
   permute,
   pow,
@@ -142,6 +143,14 @@ export const GRAD_CASES: Record<string, GradCase[]> = {
       name: "convTranspose3d kernel 2 stride 2 (UNETR's up-sampling)",
       f: (x, w) => convTranspose3d(x, w, null, { stride: 2 }),
       inputs: u2([2, 2, 2, 2, 2], [2, 2, 2, 2, 2]),
+    },
+  ],
+  normalize: [
+    { name: "normalize over the last axis", f: (x) => normalize(x, [-1]), inputs: u([3, 5], -2, 2) },
+    {
+      name: "normalize over the last three axes",
+      f: (x) => normalize(x, [2, 3, 4], 1e-3),
+      inputs: u([2, 2, 2, 3, 2], -2, 2),
     },
   ],
   conv3dWeightGrad: [{
