@@ -16,6 +16,7 @@ export * from "./tensor/mod.ts";
 export * from "./autodiff/mod.ts";
 export * from "./data/mod.ts";
 export * from "./models/mod.ts";
+export * from "./peft/mod.ts";
 export {
   CheckpointError,
   decodeSafetensors,
