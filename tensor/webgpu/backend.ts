@@ -53,13 +53,21 @@ function makeBackend(ctx: GpuContext): WebGPUBackend {
 }
 
 let instance: WebGPUBackend | null = null;
+// The pending initialisation, shared by concurrent callers (modules that await
+// initWebGPU at top level start together), so exactly one device is created.
+let pending: Promise<WebGPUBackend | null> | null = null;
 
 /**
  * Requests the adapter (with its maximum limits) and registers the `webgpu`
- * backend. Returns null, after printing one line, when no adapter exists.
+ * backend, once per process. Returns null, after printing one line, when no
+ * adapter exists.
  */
-export async function initWebGPU(opts: { quiet?: boolean } = {}): Promise<WebGPUBackend | null> {
-  if (instance) return instance;
+export function initWebGPU(opts: { quiet?: boolean } = {}): Promise<WebGPUBackend | null> {
+  pending ??= createBackend(opts);
+  return pending;
+}
+
+async function createBackend(opts: { quiet?: boolean }): Promise<WebGPUBackend | null> {
   const gpu = (globalThis.navigator as Navigator & { gpu?: GPU }).gpu;
   const adapter = gpu ? await gpu.requestAdapter() : null;
   if (!adapter) {
