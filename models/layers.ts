@@ -15,11 +15,10 @@ import {
   instanceNorm3d,
   layerNorm,
   leakyRelu,
-  matmul,
+  linear,
   type Rng,
   ShapeError,
   type Tensor,
-  transpose,
   type Triple,
 } from "../tensor/mod.ts";
 import { defaultBound, Init, type ModuleOptions } from "./init.ts";
@@ -77,9 +76,7 @@ export class Linear extends Module implements UnaryModule {
     if (x.shape[x.rank - 1] !== this.inFeatures) {
       throw new ShapeError(`Linear(${this.inFeatures}→${this.outFeatures}): input ${fmtShape(x.shape)}`);
     }
-    const y = matmul(x, transpose(this.weight));
-    const b = this.bias;
-    return b ? y.add(b) : y;
+    return linear(x, this.weight, this.bias);
   }
 
   /** `in=…, out=…, bias=…`. */

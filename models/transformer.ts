@@ -8,6 +8,7 @@
  */
 import {
   fmtShape,
+  linear,
   matmul,
   narrow,
   reshape,
@@ -117,7 +118,12 @@ export class MLPBlock extends Module implements UnaryModule {
   /** Applies the MLP to the last axis. */
   forward(x: Tensor): Tensor {
     const c = <M extends UnaryModule>(n: string) => this.child<M>(n);
-    return c("drop2").forward(c("linear2").forward(c("drop1").forward(c("fn").forward(c("linear1").forward(x)))));
+    const l1 = c("linear1"), fn = c("fn");
+    // A plain Linear followed by GELU runs as one fused op; adapted layers (PEFT) keep their own forward.
+    const h = l1.constructor === Linear && fn instanceof GELU
+      ? linear(x, (l1 as Linear).weight, (l1 as Linear).bias, "gelu")
+      : fn.forward(l1.forward(x));
+    return c("drop2").forward(c("linear2").forward(c("drop1").forward(h)));
   }
 }
 

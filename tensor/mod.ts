@@ -79,7 +79,8 @@ export {
   transpose,
   unsqueeze,
 } from "./ops/movement.ts";
-export { matmul } from "./ops/linalg.ts";
+export { linear, matmul } from "./ops/linalg.ts";
+export type { LinearActivation } from "./ops/linalg.ts";
 export { dropout, instanceNorm3d, layerNorm, logSoftmax, normalize, oneHot, softmax } from "./ops/nn.ts";
 export type { DropoutOptions, OneHotOptions } from "./ops/nn.ts";
 export { conv3d, conv3dWeightGrad, convTranspose3d } from "./ops/conv.ts";

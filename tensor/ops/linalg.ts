@@ -1,5 +1,5 @@
 /**
- * Batched matrix multiplication.
+ * Batched matrix multiplication, and the fused fully connected layer `linear`.
  * @module
  */
 import { promote } from "../dtype.ts";
@@ -8,10 +8,12 @@ import { apply } from "../op.ts";
 import { defineOp } from "../registry.ts";
 import { broadcastShapes } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
-import { matmulKernel } from "../cpu/matmul.ts";
+import { linearKernel, matmulKernel } from "../cpu/matmul.ts";
+import { gpuLinear, type LinearActivation } from "../webgpu/linear_blocked.ts";
 import { gpuMatmul } from "../webgpu/kernels_linalg.ts";
-import { sumTo } from "./reduce.ts";
+import { sum, sumTo } from "./reduce.ts";
 import { reshape, transpose } from "./movement.ts";
+import { add, erf, exp, gt, mul, where } from "./elementwise.ts";
 
 const MATMUL = defineOp<undefined>({
   name: "matmul",
@@ -63,3 +65,68 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   if (va) s.splice(s.length - (vb ? 1 : 2), 1);
   return reshape(c, s);
 }
+
+const LINEAR = defineOp<{ activation: LinearActivation }>({
+  name: "linear",
+  infer: (inputs) => {
+    const [x, w, b] = inputs;
+    const where = `linear: x ${fmtShape(x.shape)}, weight ${fmtShape(w.shape)}${
+      b ? `, bias ${fmtShape(b.shape)}` : ""
+    }`;
+    if (x.shape.length < 1 || w.shape.length !== 2) {
+      throw new ShapeError(`${where}: expects x [..., in] and weight [out, in]`);
+    }
+    if (x.shape[x.shape.length - 1] !== w.shape[1]) {
+      throw new ShapeError(`${where}: x has ${x.shape[x.shape.length - 1]} features, weight expects ${w.shape[1]}`);
+    }
+    if (b && (b.shape.length !== 1 || b.shape[0] !== w.shape[0])) {
+      throw new ShapeError(`${where}: bias must be [${w.shape[0]}]`);
+    }
+    const dtype = inputs.reduce((d, t) => promote(d, t.dtype), x.dtype);
+    return { shape: [...x.shape.slice(0, -1), w.shape[0]], dtype };
+  },
+  cpu: linearKernel,
+  kernels: { webgpu: gpuLinear },
+  // z = x·Wᵀ + b, y = act(z): the activation's derivative needs z, recomputed with one more product.
+  vjp: (g, { inputs: [x, w, b], params: { activation }, needsGrad }) => {
+    let gz = g;
+    if (activation !== "none") {
+      const z = linear(x, w, b ?? null);
+      gz = activation === "relu" ? where(gt(z, 0), g, 0) : geluGrad(g, z);
+    }
+    const k = x.shape[x.shape.length - 1], n = w.shape[0];
+    const gz2 = reshape(gz, [-1, n]);
+    return [
+      needsGrad[0] ? matmul(gz, w) : null,
+      needsGrad[1] ? matmul(transpose(gz2), reshape(x, [-1, k])) : null,
+      b && needsGrad[2] ? sum(gz2, 0) : null,
+    ];
+  },
+});
+
+/** g·gelu'(z) with gelu'(z) = Φ(z) + z·φ(z). */
+function geluGrad(g: Tensor, z: Tensor): Tensor {
+  const cdf = mul(add(erf(mul(z, Math.SQRT1_2)), 1), 0.5);
+  const pdf = mul(exp(mul(mul(z, z), -0.5)), 1 / Math.sqrt(2 * Math.PI));
+  return mul(g, add(cdf, mul(z, pdf)));
+}
+
+/**
+ * A fully connected layer in one fused op: `act(x·Wᵀ + b)` with PyTorch's
+ * weight layout `[out, in]` (`F.linear`, optionally followed by ReLU or the
+ * exact GELU). On WebGPU the bias and activation run in the matmul's
+ * epilogue, and the weight is read without a transpose.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { linear, tensor } from "@lorapt/core";
+ * const y = linear(tensor([[1, 2]]), tensor([[1, 0], [1, 1], [0, -1]]), tensor([0, 1, 0]), "relu");
+ * assert.deepEqual(await y.array(), [[1, 4, 0]]);
+ * ```
+ */
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, activation: LinearActivation = "none"): Tensor {
+  return apply(LINEAR, bias ? [x, weight, bias] : [x, weight], { activation });
+}
+
+export type { LinearActivation };

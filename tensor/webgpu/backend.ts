@@ -84,6 +84,9 @@ async function createBackend(opts: { quiet?: boolean }): Promise<WebGPUBackend |
   const ctx = new GpuContext(device, info?.description ?? "unknown adapter", info?.isFallbackAdapter ?? false);
   instance = makeBackend(ctx);
   registerBackend(instance);
+  // Tear the device down in order when the process ends: submit what is queued and
+  // release the device before the GL driver's own exit handlers run.
+  globalThis.addEventListener("unload", () => ctx.shutdown());
   return instance;
 }
 

@@ -196,6 +196,18 @@ export class GpuContext {
     this.#pendingRelease = [];
   }
 
+  /** Submits queued work, frees pooled buffers and destroys the device. Idempotent. */
+  shutdown(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.flush();
+    for (const list of this.#pool.values()) for (const b of list) b.destroy();
+    this.#pool.clear();
+    this.device.destroy();
+  }
+
+  #closed = false;
+
   /** Reads `bytes` of a buffer back to the host (a sync point). */
   async read(src: GpuBuffer, bytes: number): Promise<ArrayBuffer> {
     const size = Math.max(4, Math.ceil(bytes / 4) * 4);

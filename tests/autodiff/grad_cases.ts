@@ -23,6 +23,7 @@ import {
   instanceNorm3d,
   layerNorm,
   leakyRelu,
+  linear,
   log,
   logSoftmax,
   logsumexp,
@@ -116,6 +117,19 @@ export const GRAD_CASES: Record<string, GradCase[]> = {
   matmul: [
     { name: "matmul batched broadcast", f: matmul, inputs: u2([2, 3, 4], [4, 5]) },
     { name: "matmul vector", f: matmul, inputs: u2([4], [2, 4, 3]) },
+  ],
+  linear: [
+    {
+      name: "linear with bias",
+      f: (x, w, b) => linear(x, w, b),
+      inputs: () => [uniform([2, 3, 4], rng), uniform([5, 4], rng), uniform([5], rng)],
+    },
+    { name: "linear + gelu, no bias", f: (x, w) => linear(x, w, null, "gelu"), inputs: u2([3, 8], [6, 8]) },
+    {
+      name: "linear + relu",
+      f: (x, w, b) => linear(x, w, b, "relu"),
+      inputs: () => [uniform([7, 5], rng), uniform([9, 5], rng), uniform([9], rng)],
+    },
   ],
   softmax: [
     { name: "softmax last", f: (x) => softmax(x), inputs: u([3, 4], -2, 2) },

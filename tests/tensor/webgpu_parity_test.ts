@@ -19,6 +19,7 @@ import {
   gt,
   initWebGPU,
   le,
+  linear,
   listOps,
   lt,
   matmul,
@@ -136,6 +137,33 @@ for (const variant of ["cpu", "gpu"] as const) {
         ctx.variant = variant;
         try {
           await parity(name, matmul, inputs(), true);
+        } finally {
+          ctx.variant = saved;
+        }
+      },
+    });
+  }
+}
+
+const LINEAR_CASES: [string, (...xs: Tensor[]) => Tensor, () => Tensor[]][] = [
+  [
+    "linear K%4 = 0, bias, gelu",
+    (x, w, b) => linear(x, w, b, "gelu"),
+    () => [uniform([2, 19, 12], rng), uniform([10, 12], rng), uniform([10], rng)],
+  ],
+  ["linear K = 7, no bias", (x, w) => linear(x, w), () => [uniform([5, 7], rng), uniform([17, 7], rng)]],
+];
+
+for (const variant of ["cpu", "gpu"] as const) {
+  for (const [name, f, inputs] of LINEAR_CASES) {
+    Deno.test({
+      name: `webgpu matches cpu: linear kernel variant "${variant}", ${name}, forward and gradient`,
+      ignore,
+      fn: async () => {
+        const ctx = gpu!.ctx, saved = ctx.variant;
+        ctx.variant = variant;
+        try {
+          await parity(name, f, inputs(), true);
         } finally {
           ctx.variant = saved;
         }
