@@ -57,6 +57,11 @@ export class GpuContext {
    * workgroup tiles. Chosen by rule from the adapter description.
    */
   variant: "cpu" | "gpu";
+  /**
+   * True on Mesa's gallivm adapters (llvmpipe, lavapipe), which stop a shader
+   * after about 65,535 loop iterations per invocation (see LOOP_LIMIT).
+   */
+  readonly loopLimited: boolean;
   /** Name of the op being recorded, used to label shaders in error messages. */
   label = "";
   /** Counters, for benchmarks and tests. */
@@ -70,6 +75,7 @@ export class GpuContext {
     this.device = device;
     this.description = description;
     this.variant = fallback || /llvmpipe|lavapipe|swiftshader|software/i.test(description) ? "cpu" : "gpu";
+    this.loopLimited = /llvmpipe|lavapipe/i.test(description);
     this.maxBinding = device.limits.maxStorageBufferBindingSize;
     this.offsetAlign = device.limits.minStorageBufferOffsetAlignment;
     device.addEventListener("uncapturederror", (e) => {

@@ -94,9 +94,10 @@ export const WGRAD_OB = 4;
 
 /**
  * Weight gradient of a stride-1, dilation-1, one-group conv3d: one
- * invocation per (block of WGRAD_OB output channels, input channel, kd, kh)
- * accumulates all KW taps, sliding a KW-wide window of the input row in
- * registers so each input and output-gradient value is loaded once per row.
+ * invocation per (block of WGRAD_OB output channels, input channel, kd, kh,
+ * chunk of (n, od, oh) rows) accumulates all KW taps, sliding a KW-wide
+ * window of the input row in registers so each input and output-gradient
+ * value is loaded once per row. Chunks write separate partial gradients.
  */
 export function blockedWeightGradCode(KW: number): string {
   const OB = WGRAD_OB;
@@ -109,12 +110,13 @@ export function blockedWeightGradCode(KW: number): string {
   L.push(`fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {`);
   L.push(`  let i = gid.y * nwg.x * 8u + gid.x;`);
   L.push(`  if (i >= info[0]) { return; }`);
-  // info: [count, N, C, D, H, W, O, KD, KH, OD, OH, OW, pd, ph, pw]
+  // info: [count·chunks, N, C, D, H, W, O, KD, KH, OD, OH, OW, pd, ph, pw, rows per chunk, count, weights]
   L.push(`  let N = info[1]; let C = info[2]; let D = i32(info[3]); let H = i32(info[4]); let W = i32(info[5]);`);
   L.push(`  let O = info[6]; let KD = info[7]; let KH = info[8];`);
   L.push(`  let OD = i32(info[9]); let OH = i32(info[10]); let OW = i32(info[11]);`);
   L.push(`  let pd = i32(info[12]); let ph = i32(info[13]); let pw = i32(info[14]);`);
-  L.push(`  var r = i;`);
+  L.push(`  let chunk = i / info[16];`);
+  L.push(`  var r = i % info[16];`);
   L.push(`  let kh = r % KH; r = r / KH;`);
   L.push(`  let kd = r % KD; r = r / KD;`);
   L.push(`  let c = r % C; r = r / C;`);
@@ -123,40 +125,34 @@ export function blockedWeightGradCode(KW: number): string {
     L.push(`  let go${o} = min(o0 + ${o}u, O - 1u);`);
     L.push(`  ${Array.from({ length: KW }, (_, k) => `var a${o}_${k} = 0.0;`).join(" ")}`);
   }
-  L.push(`  for (var n: u32 = 0u; n < N; n++) {`);
-  L.push(`    let xc = (n * C + c) * u32(D * H * W);`);
-  L.push(`    for (var od: i32 = 0; od < OD; od++) {`);
-  L.push(`      let id = od - pd + i32(kd);`);
-  L.push(`      if (id < 0 || id >= D) { continue; }`);
-  L.push(`      for (var oh: i32 = 0; oh < OH; oh++) {`);
-  L.push(`        let ih = oh - ph + i32(kh);`);
-  L.push(`        if (ih < 0 || ih >= H) { continue; }`);
-  L.push(`        let xrow = xc + u32((id * H + ih) * W);`);
+  // Rows q = (n, od, oh) of this chunk; each row runs OW steps of the sliding window.
+  L.push(`  let q0 = chunk * info[15]; let q1 = min(N * u32(OD * OH), q0 + info[15]);`);
+  L.push(`  for (var q: u32 = q0; q < q1; q++) {`);
+  L.push(`    let n = q / u32(OD * OH); let od = i32((q / u32(OH)) % u32(OD)); let oh = i32(q % u32(OH));`);
+  L.push(`    let id = od - pd + i32(kd);`);
+  L.push(`    let ih = oh - ph + i32(kh);`);
+  L.push(`    if (id < 0 || id >= D || ih < 0 || ih >= H) { continue; }`);
+  L.push(`    let xrow = (n * C + c) * u32(D * H * W) + u32((id * H + ih) * W);`);
   for (let o = 0; o < OB; o++) {
-    L.push(`        let grow${o} = (n * O + go${o}) * u32(OD * OH * OW) + u32((od * OH + oh) * OW);`);
+    L.push(`    let grow${o} = (n * O + go${o}) * u32(OD * OH * OW) + u32((od * OH + oh) * OW);`);
   }
-  // window w_k = x[ow − pw + k]; slide by one each ow.
   for (let k = 0; k < KW - 1; k++) {
-    L.push(
-      `        var w${k} = select(0.0, X[xrow + u32(clamp(${k} - pw, 0, W - 1))], ${k} - pw >= 0 && ${k} - pw < W);`,
-    );
+    L.push(`    var w${k} = select(0.0, X[xrow + u32(clamp(${k} - pw, 0, W - 1))], ${k} - pw >= 0 && ${k} - pw < W);`);
   }
-  L.push(`        for (var ow: i32 = 0; ow < OW; ow++) {`);
-  L.push(`          let t = ow - pw + ${KW - 1};`);
-  L.push(`          let w${KW - 1} = select(0.0, X[xrow + u32(clamp(t, 0, W - 1))], t >= 0 && t < W);`);
+  L.push(`    for (var ow: i32 = 0; ow < OW; ow++) {`);
+  L.push(`      let t = ow - pw + ${KW - 1};`);
+  L.push(`      let w${KW - 1} = select(0.0, X[xrow + u32(clamp(t, 0, W - 1))], t >= 0 && t < W);`);
   for (let o = 0; o < OB; o++) {
-    L.push(`          let g${o} = G[grow${o} + u32(ow)];`);
-    for (let k = 0; k < KW; k++) L.push(`          a${o}_${k} = fma(g${o}, w${k}, a${o}_${k});`);
+    L.push(`      let g${o} = G[grow${o} + u32(ow)];`);
+    for (let k = 0; k < KW; k++) L.push(`      a${o}_${k} = fma(g${o}, w${k}, a${o}_${k});`);
   }
-  for (let k = 0; k < KW - 1; k++) L.push(`          w${k} = w${k + 1};`);
-  L.push(`        }`);
-  L.push(`      }`);
+  for (let k = 0; k < KW - 1; k++) L.push(`      w${k} = w${k + 1};`);
   L.push(`    }`);
   L.push(`  }`);
   L.push(`  let kvol = KD * KH * ${KW}u;`);
   for (let o = 0; o < OB; o++) {
     L.push(`  if (o0 + ${o}u < O) {`);
-    L.push(`    let base = ((o0 + ${o}u) * C + c) * kvol + (kd * KH + kh) * ${KW}u;`);
+    L.push(`    let base = chunk * info[17] + ((o0 + ${o}u) * C + c) * kvol + (kd * KH + kh) * ${KW}u;`);
     for (let k = 0; k < KW; k++) L.push(`    out[base + ${k}u] = a${o}_${k};`);
     L.push(`  }`);
   }

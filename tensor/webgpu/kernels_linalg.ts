@@ -13,6 +13,7 @@ import type { GpuArg, GpuKernel } from "./kernels.ts";
 import { blockedMatmulCode, tiledMatmulCode } from "./matmul_blocked.ts";
 import { blockedConvCode, blockedWeightGradCode, CONV_BW, WGRAD_OB } from "./conv_blocked.ts";
 import { stridedMap } from "./kernels.ts";
+import { checkLoop, gpuReduce, LOOP_LIMIT } from "./kernels_reduce.ts";
 
 // 32×16 outputs per invocation measured fastest on llvmpipe (28–31 GFLOP/s at
 // the transformer shapes, against 2–5 for 4×4 blocks): bench/RESULTS.md.
@@ -89,6 +90,11 @@ export const gpuMatmul: GpuKernel<unknown> = (ctx, [a, b], _p, out) => {
   const o = ctx.alloc(nb * M * N * 4);
   const fits = a.buffer.bytes <= ctx.maxBinding && o.bytes <= ctx.maxBinding;
   const vec4 = K % 4 === 0 && N % 4 === 0;
+  checkLoop(
+    ctx,
+    ctx.variant === "gpu" ? (K / 16) * 300 : vec4 && ctx.variant === "cpu" ? K / 4 : K,
+    `matmul with K = ${K}`,
+  );
   if (fits) {
     const sa = broadcastStrides(a.shape.slice(0, -2), batch), sb = broadcastStrides(b.shape.slice(0, -2), batch);
     const rest = [M, N, K, ...batch, ...sa, ...sb];
@@ -188,6 +194,7 @@ function blockedConv(ctx: GpuContext, x: GpuArg, w: GpuArg, pad: number[], out: 
 /** Direct conv3d: register-blocked where it applies, else one output element per invocation. */
 export const gpuConv3d: GpuKernel<ConvParams> = (ctx, [x, w], p, out) => {
   needF32("conv3d", [x, w]);
+  checkLoop(ctx, w.shape[1] * (1 + w.shape[2] * (1 + w.shape[3] * (1 + w.shape[4]))), `a ${w.shape.slice(1)} kernel`);
   if (blockable(ctx, p, w.shape[4])) {
     const o = blockedConv(ctx, x, w, p.padding, out);
     if (o) return o;
@@ -270,6 +277,12 @@ function convDispatch(ctx: GpuContext, code: string, x: GpuArg, w: GpuArg, total
  */
 export const gpuConvTranspose3d: GpuKernel<ConvParams> = (ctx, [x, w], p, out) => {
   needF32("convTranspose3d", [x, w]);
+  const cig = x.shape[1] / p.groups;
+  checkLoop(
+    ctx,
+    cig * (1 + w.shape[2] * (1 + w.shape[3] * (1 + w.shape[4]))),
+    `${cig} input channels × ${w.shape.slice(2)}`,
+  );
   const ks = w.shape.slice(2);
   const pad = ks.map((k, i) => k - 1 - p.padding[i]);
   if (blockable(ctx, p, ks[2]) && pad.every((v) => v >= 0 && v <= 4)) {
@@ -318,53 +331,84 @@ export const gpuConvTranspose3d: GpuKernel<ConvParams> = (ctx, [x, w], p, out) =
   return convDispatch(ctx, code, x, w, total, [N, C, D, H, W, O, Og, KD, KH, KW, OD, OH, OW, ...geometryWords(p)]);
 };
 
-/** Weight gradient: each invocation sums one weight element over batch and output positions. */
+/**
+ * Weight gradient: each invocation sums one weight element (or, blocked, one
+ * row of taps for 4 output channels) over a range of (sample, od, oh) rows.
+ * The rows are split into chunks short enough for the adapter's loop limit;
+ * the partial gradients of the chunks are then summed.
+ */
 export const gpuConv3dWeightGrad: GpuKernel<ConvParams> = (ctx, [x, gy], p, out) => {
   needF32("conv3dWeightGrad", [x, gy]);
   const [N, C, D, H, W] = x.shape, [, O, OD, OH, OW] = gy.shape, [, Cg, KD, KH, KW] = out.shape;
   const total = sizeOf(out.shape);
-  const code = `${BINDINGS}${ENTRY}${GEOM}  let Cg = G2;
-  var r = i;
+  if (x.buffer.bytes > ctx.maxBinding || gy.buffer.bytes > ctx.maxBinding) {
+    throw new Error(`conv3dWeightGrad: inputs larger than one ${ctx.maxBinding}-byte binding are not split yet`);
+  }
+  const rowsAll = N * OD * OH;
+  const per = Math.max(1, Math.floor(LOOP_LIMIT / (OW + KW + 2)));
+  const chunks = Math.ceil(rowsAll / per);
+  const partial = ctx.alloc(chunks * total * 4);
+  if (blockable(ctx, p, KW)) {
+    const count = Math.ceil(O / WGRAD_OB) * C * KD * KH;
+    const m = ctx.meta([count * chunks, N, C, D, H, W, O, KD, KH, OD, OH, OW, ...p.padding, per, count, total]);
+    ctx.dispatch(blockedWeightGradCode(KW), [partial, m, x.buffer, gy.buffer], count * chunks, 8);
+    ctx.release(m);
+  } else {
+    const code = `${BINDINGS}${ENTRY}${GEOM}  let Cg = G2;
+  let chunk = i / info[27]; let wi = i % info[27];
+  var r = wi;
   let kw = i32(r % KW); r = r / KW;
   let kh = i32(r % KH); r = r / KH;
   let kd = i32(r % KD); r = r / KD;
   let cl = r % Cg; let o = r / Cg;
   let g = o / (O / groups);
+  let q0 = chunk * info[26]; let q1 = min(Nn * u32(OD * OH), q0 + info[26]);
   var acc = 0.0;
-  for (var n: u32 = 0u; n < Nn; n++) {
+  for (var q: u32 = q0; q < q1; q++) {
+    let n = q / u32(OD * OH); let od = i32((q / u32(OH)) % u32(OD)); let oh = i32(q % u32(OH));
+    let id = od * sd - pd + kd * dd;
+    let ih = oh * sh - ph + kh * dh;
+    if (id < 0 || id >= D || ih < 0 || ih >= H) { continue; }
     let xc = (n * C + g * Cg + cl) * u32(D * H * W);
     let gc = (n * O + o) * u32(OD * OH * OW);
-    for (var od: i32 = 0; od < OD; od++) {
-      let id = od * sd - pd + kd * dd;
-      if (id < 0 || id >= D) { continue; }
-      for (var oh: i32 = 0; oh < OH; oh++) {
-        let ih = oh * sh - ph + kh * dh;
-        if (ih < 0 || ih >= H) { continue; }
-        for (var ow: i32 = 0; ow < OW; ow++) {
-          let iw = ow * sw - pw + kw * dw;
-          if (iw < 0 || iw >= W) { continue; }
-          acc += B[gc + u32((od * OH + oh) * OW + ow)] * A[xc + u32((id * H + ih) * W + iw)];
-        }
-      }
+    for (var ow: i32 = 0; ow < OW; ow++) {
+      let iw = ow * sw - pw + kw * dw;
+      if (iw < 0 || iw >= W) { continue; }
+      acc += B[gc + u32((od * OH + oh) * OW + ow)] * A[xc + u32((id * H + ih) * W + iw)];
     }
   }
   out[i] = acc;
 }
 `;
-  if (x.buffer.bytes > ctx.maxBinding || gy.buffer.bytes > ctx.maxBinding) {
-    throw new Error(`conv3dWeightGrad: inputs larger than one ${ctx.maxBinding}-byte binding are not split yet`);
-  }
-  if (blockable(ctx, p, KW)) {
-    const count = Math.ceil(O / WGRAD_OB) * C * KD * KH;
-    const o = ctx.alloc(total * 4);
-    const m = ctx.meta([count, N, C, D, H, W, O, KD, KH, OD, OH, OW, ...p.padding]);
-    ctx.dispatch(blockedWeightGradCode(KW), [o, m, x.buffer, gy.buffer], count, 8);
+    const m = ctx.meta([
+      total * chunks,
+      N,
+      C,
+      D,
+      H,
+      W,
+      O,
+      Cg,
+      KD,
+      KH,
+      KW,
+      OD,
+      OH,
+      OW,
+      ...geometryWords(p),
+      0,
+      O,
+      per,
+      total,
+    ]);
+    ctx.dispatch(code, [partial, m, x.buffer, gy.buffer], total * chunks);
     ctx.release(m);
-    return o;
   }
-  const o = ctx.alloc(total * 4);
-  const m = ctx.meta([total, N, C, D, H, W, O, Cg, KD, KH, KW, OD, OH, OW, ...geometryWords(p), 0, O]);
-  ctx.dispatch(code, [o, m, x.buffer, gy.buffer], total);
-  ctx.release(m);
-  return o;
+  if (chunks === 1) return partial;
+  const summed = gpuReduce("sum")(ctx, [{ buffer: partial, shape: [chunks, total], dtype: "float32" }], { axes: [0] }, {
+    shape: [total],
+    dtype: "float32",
+  });
+  ctx.release(partial);
+  return summed;
 };

@@ -4,7 +4,7 @@
  * @module
  */
 import { type Shape, sizeOf, stridesOf } from "../shape.ts";
-import type { GpuBuffer } from "./context.ts";
+import type { GpuBuffer, GpuContext } from "./context.ts";
 import { type GpuArg, type GpuKernel, wgslType } from "./kernels.ts";
 
 function head(out: string, inputs: string[]): string {
@@ -25,7 +25,33 @@ function decode(varName: string, idx: string, shapeAt: number, stridesAt: number
 /** Reduction kinds. */
 export type ReduceKind = "sum" | "max" | "min" | "argmax" | "argmin";
 
-/** A reduction over `params.axes` of one input. */
+/**
+ * Longest loop one invocation may run. Software adapters built on Mesa's
+ * gallivm (llvmpipe, lavapipe) end any shader after about 65,535 loop
+ * iterations per invocation, counting nested loops together, and return
+ * whatever was computed by then; kernels split longer work (measured: a loop
+ * of 200,000 additions returns 65,535). The margin covers nested overhead.
+ */
+export const LOOP_LIMIT = 16384;
+
+/**
+ * Throws, naming the op, when one invocation would loop more than the
+ * adapter allows (the result would be silently truncated otherwise).
+ */
+export function checkLoop(ctx: GpuContext, iterations: number, what: string): void {
+  if (ctx.loopLimited && iterations > 60000) {
+    throw new Error(
+      `${ctx.label}: ${what} needs ${iterations} loop iterations in one shader invocation; ` +
+        `this adapter (${ctx.description}) stops shaders after about 65,535`,
+    );
+  }
+}
+
+/**
+ * A reduction over `params.axes` of one input. Reductions longer than
+ * LOOP_LIMIT run in two stages: partial results over chunks, then a
+ * reduction of the partials.
+ */
 export function gpuReduce(kind: ReduceKind): GpuKernel<{ axes: number[] }> {
   return (ctx, [a], p, out) => {
     const st = stridesOf(a.shape);
@@ -34,16 +60,28 @@ export function gpuReduce(kind: ReduceKind): GpuKernel<{ axes: number[] }> {
     const redShape = p.axes.map((i) => a.shape[i]), redStrides = p.axes.map((i) => st[i]);
     const nOut = sizeOf(keptShape), nRed = sizeOf(redShape);
     const kr = keptShape.length, rr = redShape.length;
-    const words = [nOut, nRed, ...keptShape, ...keptStrides, ...redShape, ...redStrides];
+    const chunks = Math.max(1, Math.ceil(nRed / LOOP_LIMIT));
+    // info: [invocations, nRed, chunks, chunk length, kept shape, kept strides, reduced shape, reduced strides]
+    const words = [nOut * chunks, nRed, chunks, LOOP_LIMIT, ...keptShape, ...keptStrides, ...redShape, ...redStrides];
     const T = wgslType(a.dtype);
     const arg = kind === "argmax" || kind === "argmin";
     const acc = kind === "sum" ? (T === "f32" ? "f32" : "i32") : T;
-    let code = head(wgslType(out.dtype), [T]);
-    code += decode("base", "i", 2, 2 + kr, kr);
-    const init = kind === "sum" ? `${acc}(0)` : `${acc}(in0[base])`;
-    code += `  var acc: ${acc} = ${init};\n  var best: u32 = 0u;\n`;
-    code += `  for (var r: u32 = 0u; r < info[1]; r++) {\n`;
-    code += decode("off", "r", 2 + 2 * kr, 2 + 2 * kr + rr, rr).replaceAll("\n  ", "\n    ");
+    const final = chunks === 1;
+    const outT = final ? wgslType(out.dtype) : acc;
+    let code = head(outT, [T]);
+    if (arg && !final) {
+      code = code.replace(
+        "@group(0) @binding(2)",
+        "@group(0) @binding(3) var<storage, read_write> best_out: array<u32>;\n@group(0) @binding(2)",
+      );
+    }
+    code += `  let oi = i / info[2]; let r0 = (i % info[2]) * info[3]; let r1 = min(info[1], r0 + info[3]);\n`;
+    code += decode("base", "oi", 4, 4 + kr, kr);
+    code += decode("off0", "r0", 4 + 2 * kr, 4 + 2 * kr + rr, rr);
+    const init = kind === "sum" ? `${acc}(0)` : `${acc}(in0[base + off0])`;
+    code += `  var acc: ${acc} = ${init};\n  var best: u32 = r0;\n`;
+    code += `  for (var r: u32 = r0; r < r1; r++) {\n`;
+    code += decode("off", "r", 4 + 2 * kr, 4 + 2 * kr + rr, rr).replaceAll("\n  ", "\n    ");
     code += `    let v = ${acc}(in0[base + off]);\n`;
     if (kind === "sum") code += `    acc += v;\n`;
     else {
@@ -51,18 +89,48 @@ export function gpuReduce(kind: ReduceKind): GpuKernel<{ axes: number[] }> {
       // NaN wins, as in the CPU reference (v != v only for NaN).
       code += `    if (${better}${T === "f32" ? " || (v != v && acc == acc)" : ""}) { acc = v; best = r; }\n`;
     }
-    code += `  }\n  out[i] = ${wgslType(out.dtype)}(${arg ? "best" : "acc"});\n}\n`;
-    const o = ctx.alloc(Math.max(1, nOut) * 4);
+    if (final) code += `  }\n  out[i] = ${outT}(${arg ? "best" : "acc"});\n}\n`;
+    else code += `  }\n  out[i] = acc;\n${arg ? "  best_out[i] = best;\n" : ""}}\n`;
+    const o = ctx.alloc(Math.max(1, nOut * chunks) * 4);
+    const bestBuf = arg && !final ? ctx.alloc(nOut * chunks * 4) : null;
     const m = ctx.meta(words);
-    ctx.dispatch(code, [o, m, a.buffer], nOut);
+    ctx.dispatch(code, [o, m, a.buffer, ...(bestBuf ? [bestBuf] : [])], nOut * chunks);
     ctx.release(m);
-    return o;
+    if (final) return o;
+    // Stage 2: reduce the [nOut, chunks] partials.
+    const partialDtype = acc === "f32" ? "float32" : acc === "i32" ? "int32" : a.dtype;
+    const partial: GpuArg = { buffer: o, shape: [nOut, chunks], dtype: partialDtype };
+    if (!arg) {
+      const r = gpuReduce(kind)(ctx, [partial], { axes: [1] }, out);
+      ctx.release(o);
+      return r;
+    }
+    const better = kind === "argmax" ? "v > bv" : "v < bv";
+    let code2 = head(wgslType(out.dtype), [acc, "u32"]);
+    code2 += `  let c = info[1];\n  var bv = in0[i * c]; var bi = in1[i * c];\n`;
+    code2 += `  for (var k: u32 = 1u; k < c; k++) {\n    let v = in0[i * c + k];\n`;
+    code2 += `    if (${better}${
+      T === "f32" ? " || (v != v && bv == bv)" : ""
+    }) { bv = v; bi = in1[i * c + k]; }\n  }\n`;
+    code2 += `  out[i] = ${wgslType(out.dtype)}(bi);\n}\n`;
+    const r = ctx.alloc(Math.max(1, nOut) * 4);
+    const m2 = ctx.meta([nOut, chunks]);
+    ctx.dispatch(code2, [r, m2, o, bestBuf!], nOut);
+    ctx.release(m2);
+    ctx.release(o);
+    ctx.release(bestBuf!);
+    return r;
   };
 }
 
 /** Softmax along `params.axis`, one row per invocation, max-shifted. */
 export const gpuSoftmax: GpuKernel<{ axis: number }> = (ctx, [a], p, out) => {
   const n = a.shape[p.axis], inner = sizeOf(a.shape.slice(p.axis + 1));
+  if (3 * n > LOOP_LIMIT) {
+    throw new Error(
+      `softmax: an axis of ${n} is longer than the WebGPU kernel's loop limit (${Math.floor(LOOP_LIMIT / 3)})`,
+    );
+  }
   const rows = sizeOf(a.shape) / Math.max(1, n);
   let code = head("f32", ["f32"]);
   code += `  let n = info[1]; let inner = info[2];\n  let base = (i / inner) * n * inner + i % inner;\n`;
@@ -153,12 +221,16 @@ export const gpuOneHot: GpuKernel<{ classes: number }> = (ctx, [a], p, out) => {
 
 /**
  * Fused normalisation over rows of `inner` trailing elements: one dispatch
- * computes each row's mean and 1/√(var + eps) (two passes over the row), a
- * second writes (x − mean)·rstd for every element.
+ * computes each row's mean and 1/√(var + eps), a second writes
+ * (x − mean)·rstd for every element. Rows longer than the loop limit get
+ * their statistics in chunks (count, mean, M2 each, two passes over the
+ * chunk), merged per row with Chan et al.'s pairwise update.
  */
 export const gpuNormalize: GpuKernel<{ inner: number; eps: number }> = (ctx, [a], p, out) => {
   const total = sizeOf(a.shape), n = p.inner, rows = n ? total / n : 0;
+  const chunk = Math.floor(LOOP_LIMIT / 2), chunks = Math.max(1, Math.ceil(n / chunk));
   const stats = ctx.alloc(Math.max(1, rows) * 8);
+  const partial = ctx.alloc(Math.max(1, rows * chunks) * 12);
   let code = `@group(0) @binding(0) var<storage, read_write> out: array<f32>;
 @group(0) @binding(1) var<storage, read> info: array<u32>;
 @group(0) @binding(2) var<storage, read> in0: array<f32>;
@@ -166,19 +238,45 @@ export const gpuNormalize: GpuKernel<{ inner: number; eps: number }> = (ctx, [a]
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.y * nwg.x * 64u + gid.x;
   if (i >= info[0]) { return; }
-  let n = info[1]; let base = i * n;
+  let n = info[1]; let chunks = info[2]; let len = info[3];
+  let row = i / chunks; let k0 = (i % chunks) * len; let k1 = min(n, k0 + len);
+  let base = row * n;
   var s = 0.0;
-  for (var k: u32 = 0u; k < n; k++) { s += in0[base + k]; }
-  let mu = s / f32(n);
-  var v = 0.0;
-  for (var k: u32 = 0u; k < n; k++) { let d = in0[base + k] - mu; v += d * d; }
-  out[2u * i] = mu;
-  out[2u * i + 1u] = inverseSqrt(v / f32(n) + bitcast<f32>(info[2]));
+  for (var k: u32 = k0; k < k1; k++) { s += in0[base + k]; }
+  let cnt = f32(k1 - k0);
+  let mu = s / cnt;
+  var m2 = 0.0;
+  for (var k: u32 = k0; k < k1; k++) { let d = in0[base + k] - mu; m2 += d * d; }
+  out[3u * i] = cnt; out[3u * i + 1u] = mu; out[3u * i + 2u] = m2;
 }
 `;
-  const m1 = ctx.meta([rows, n], [p.eps]);
-  ctx.dispatch(code, [stats, m1, a.buffer], rows);
+  const m1 = ctx.meta([rows * chunks, n, chunks, chunk]);
+  ctx.dispatch(code, [partial, m1, a.buffer], rows * chunks);
   ctx.release(m1);
+  code = `@group(0) @binding(0) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read> info: array<u32>;
+@group(0) @binding(2) var<storage, read> part: array<f32>;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.y * nwg.x * 64u + gid.x;
+  if (i >= info[0]) { return; }
+  let chunks = info[1];
+  var cnt = part[3u * i * chunks]; var mu = part[3u * i * chunks + 1u]; var m2 = part[3u * i * chunks + 2u];
+  for (var c: u32 = 1u; c < chunks; c++) {
+    let j = 3u * (i * chunks + c);
+    let nb = part[j]; let d = part[j + 1u] - mu; let tot = cnt + nb;
+    mu += d * nb / tot;
+    m2 += part[j + 2u] + d * d * cnt * nb / tot;
+    cnt = tot;
+  }
+  out[2u * i] = mu;
+  out[2u * i + 1u] = inverseSqrt(m2 / cnt + bitcast<f32>(info[2]));
+}
+`;
+  const m2 = ctx.meta([rows, chunks], [p.eps]);
+  ctx.dispatch(code, [stats, m2, partial], rows);
+  ctx.release(m2);
+  ctx.release(partial);
   code = `@group(0) @binding(0) var<storage, read_write> out: array<f32>;
 @group(0) @binding(1) var<storage, read> info: array<u32>;
 @group(0) @binding(2) var<storage, read> in0: array<f32>;
@@ -192,9 +290,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }
 `;
   const o = ctx.alloc(total * 4);
-  const m2 = ctx.meta([total, n]);
-  ctx.dispatch(code, [o, m2, a.buffer, stats], total);
-  ctx.release(m2);
+  const m3 = ctx.meta([total, n]);
+  ctx.dispatch(code, [o, m3, a.buffer, stats], total);
+  ctx.release(m3);
   ctx.release(stats);
   return o;
 };

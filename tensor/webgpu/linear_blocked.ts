@@ -7,6 +7,7 @@
  */
 import { sizeOf } from "../shape.ts";
 import type { GpuKernel } from "./kernels.ts";
+import { checkLoop } from "./kernels_reduce.ts";
 
 /** Activations the epilogue can apply. */
 export type LinearActivation = "none" | "relu" | "gelu";
@@ -75,6 +76,7 @@ export const gpuLinear: GpuKernel<{ activation: LinearActivation }> = (ctx, inpu
     throw new Error(`linear: operands larger than one ${ctx.maxBinding}-byte binding are not split yet; use matmul`);
   }
   const vec4 = K % 4 === 0;
+  checkLoop(ctx, vec4 ? K / 4 : K, `linear with ${K} input features`);
   // 16×8 outputs per invocation on CPU-like adapters; 4×4 on GPUs.
   const [TM, TN] = ctx.variant === "cpu" ? [16, 8] : [4, 4];
   const count = Math.ceil(M / TM) * Math.ceil(N / TN);

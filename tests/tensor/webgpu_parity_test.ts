@@ -10,6 +10,7 @@ import {
   argmin,
   cast,
   conv3d,
+  conv3dWeightGrad,
   cpuBackend,
   eq,
   fromArray,
@@ -18,6 +19,7 @@ import {
   gradients,
   gt,
   initWebGPU,
+  instanceNorm3d,
   le,
   linear,
   listOps,
@@ -57,14 +59,20 @@ async function toGpu(t: Tensor): Promise<Tensor> {
 }
 
 /** Runs `f` on both backends and compares outputs (and gradients when `grads`). */
-async function parity(name: string, f: (...xs: Tensor[]) => Tensor, cpuInputs: Tensor[], grads: boolean) {
+async function parity(
+  name: string,
+  f: (...xs: Tensor[]) => Tensor,
+  cpuInputs: Tensor[],
+  grads: boolean,
+  tol: { atol: number; rtol: number } = TOL,
+) {
   const gpuInputs = await Promise.all(cpuInputs.map(toGpu));
   if (!grads) {
     const a = f(...cpuInputs), b = f(...gpuInputs);
     assert.equal(b.backend, "webgpu");
     assert.deepEqual([...b.shape], [...a.shape], name);
     assert.equal(b.dtype, a.dtype, name);
-    assertClose(await b.data(), await a.data(), { ...TOL, what: `${name} forward` });
+    assertClose(await b.data(), await a.data(), { ...tol, what: `${name} forward` });
     return;
   }
   // Project on a fixed direction so every output element gets a cotangent.
@@ -74,9 +82,9 @@ async function parity(name: string, f: (...xs: Tensor[]) => Tensor, cpuInputs: T
   const scalar = (d: Tensor) => (...xs: Tensor[]) => sum(f(...xs).mul(d));
   const ref = valueAndGrad(scalar(dir))(...cpuInputs);
   const got = valueAndGrad(scalar(dirGpu))(...gpuInputs);
-  assertClose([await got.value.item()], [await ref.value.item()], { ...TOL, what: `${name} value` });
+  assertClose([await got.value.item()], [await ref.value.item()], { ...tol, what: `${name} value` });
   for (let i = 0; i < ref.grads.length; i++) {
-    assertClose(await got.grads[i].data(), await ref.grads[i].data(), { ...TOL, what: `${name} grad ${i}` });
+    assertClose(await got.grads[i].data(), await ref.grads[i].data(), { ...tol, what: `${name} grad ${i}` });
   }
 }
 
@@ -170,6 +178,38 @@ for (const variant of ["cpu", "gpu"] as const) {
       },
     });
   }
+}
+
+// Work longer than llvmpipe's ~65,535 loop iterations per invocation must be split, not truncated.
+// A float32 sum of n terms is off by up to about n·ε·mean|term| (the CPU sums in float64), so these
+// long reductions get tolerances that grow with n; a truncated loop would be off by a large fraction.
+const LONG_TOL = { atol: 2e-3, rtol: 2e-3 };
+const LONG_CASES: [string, (...xs: Tensor[]) => Tensor, () => Tensor[], boolean][] = [
+  ["sum of 200,000 elements", (x) => sum(x), () => [uniform([200000], rng)], true],
+  ["sum over axes 1,2 of [2,300,300]", (x) => sum(x, [1, 2]), () => [uniform([2, 300, 300], rng)], true],
+  ["max of 100,000 elements", (x) => x.max(), () => [uniform([100000], rng)], true],
+  ["argmax of 100,000 elements", (x) => argmax(x, 0), () => [uniform([100000], rng)], false],
+  ["instance norm over 48³", (x) => instanceNorm3d(x), () => [uniform([1, 2, 48, 48, 48], rng, -2, 3)], true],
+  [
+    "conv3d weight gradient over 70,400 positions (blocked)",
+    (x, g) => conv3dWeightGrad(x, g, [3, 3, 3], { padding: 1 }),
+    () => [uniform([2, 2, 20, 40, 44], rng), uniform([2, 3, 20, 40, 44], rng)],
+    false,
+  ],
+  [
+    "conv3d weight gradient over 85,750 positions (stride 2)",
+    (x, g) => conv3dWeightGrad(x, g, [3, 3, 3], { padding: 1, stride: 2 }),
+    () => [uniform([2, 1, 70, 70, 70], rng), uniform([2, 2, 35, 35, 35], rng)],
+    false,
+  ],
+];
+
+for (const [name, f, inputs, grads] of LONG_CASES) {
+  Deno.test({
+    name: `webgpu matches cpu past the loop limit: ${name}`,
+    ignore,
+    fn: () => parity(name, f, inputs(), grads, LONG_TOL),
+  });
 }
 
 const CONV_CASES: [string, (x: Tensor, w: Tensor) => Tensor, () => Tensor[]][] = [
