@@ -17,6 +17,8 @@ export * from "./autodiff/mod.ts";
 export * from "./data/mod.ts";
 export * from "./models/mod.ts";
 export * from "./peft/mod.ts";
+export * from "./viz/mod.ts";
+export * from "./train/mod.ts";
 export {
   CheckpointError,
   decodeSafetensors,

@@ -1,0 +1,50 @@
+/**
+ * Training: Adam/AdamW with AMSGrad, the poly schedule, the authors' losses,
+ * the training loop with progress, JSONL log and resumable checkpoints
+ * (spec training-protocol.md §4–6).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkpointPlan, polyLr } from "./mod.ts";
+ * assert.equal(polyLr(1e-3, 0, 1000), 1e-3);
+ * assert.deepEqual(checkpointPlan(1000).ensembleEpochs, [996, 997, 998, 999]);
+ * ```
+ * @module
+ */
+export { Adam, AdamW } from "./optim.ts";
+export type { AdamOptions, OptimizerState } from "./optim.ts";
+export { constantSchedule, polyLr, polySchedule } from "./schedule.ts";
+export type { PolyScheduleOptions, Schedule, SchedulePoint } from "./schedule.ts";
+export {
+  crossEntropy2,
+  DICE_EPS,
+  diceCrossEntropy,
+  segmentationLoss,
+  softDice,
+  softmaxDice2,
+  sumAll,
+} from "./losses.ts";
+export type { DiceCrossEntropyOptions, LossName, SegmentationLossOptions } from "./losses.ts";
+export {
+  checkpointPlan,
+  ensembleCheckpoints,
+  epochCheckpointName,
+  loadCheckpoint,
+  OPTIMIZER_PREFIX,
+  removeStaleTemps,
+  saveCheckpoint,
+} from "./checkpoint.ts";
+export type { Checkpoint, CheckpointInfo, CheckpointPlan, SaveCheckpointOptions } from "./checkpoint.ts";
+export { DEFAULT_TRAIN_CONFIG, epochRng, setTrainMode, train } from "./loop.ts";
+export type { TrainConfig, TrainingModel, TrainOptions, TrainResult } from "./loop.ts";
+export { formatDuration, ProgressBar } from "./progress.ts";
+export type { ProgressOptions, ProgressUpdate } from "./progress.ts";
+export { runVersions } from "./versions.ts";
+export type { Versions } from "./versions.ts";
+export { BUILTIN_METHODS, builtinTrainable, METHODS, ADAPTER_METHODS, prepareMethod } from "./methods.ts";
+export type { MethodOptions, PreparedMethod } from "./methods.ts";
+// Types from the layers below that appear in this API, re-exported (types only) so the docs are complete.
+export type * from "../models/mod.ts";
+export type { SafetensorsMetadata } from "../models/io/mod.ts";
+export type { Datatype, Sample, Shape3, Spacing3, Volume, VoxelArray } from "../data/mod.ts";
