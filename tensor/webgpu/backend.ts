@@ -52,6 +52,21 @@ function makeBackend(ctx: GpuContext): WebGPUBackend {
   };
 }
 
+/** The WebGPU limits requested at their adapter maximum. */
+const LIMIT_NAMES = [
+  "maxStorageBufferBindingSize",
+  "maxBufferSize",
+  "maxComputeWorkgroupsPerDimension",
+  "maxComputeInvocationsPerWorkgroup",
+  "maxComputeWorkgroupSizeX",
+  "maxComputeWorkgroupSizeY",
+  "maxComputeWorkgroupSizeZ",
+  "maxComputeWorkgroupStorageSize",
+  "maxStorageBuffersPerShaderStage",
+  "maxBindingsPerBindGroup",
+  "maxUniformBufferBindingSize",
+] as const;
+
 let instance: WebGPUBackend | null = null;
 // The pending initialisation, shared by concurrent callers (modules that await
 // initWebGPU at top level start together), so exactly one device is created.
@@ -74,11 +89,12 @@ async function createBackend(opts: { quiet?: boolean }): Promise<WebGPUBackend |
     if (!opts.quiet) console.error("@lorapt/core: no WebGPU adapter found; using the CPU backend");
     return null;
   }
+  // Ask for everything the adapter offers (128 MiB bindings and 2 GiB buffers on llvmpipe).
   const limits: Record<string, number> = {};
-  for (const key of ["maxStorageBufferBindingSize", "maxBufferSize", "maxComputeWorkgroupsPerDimension"] as const) {
-    limits[key] = adapter.limits[key];
+  const offered = adapter.limits as unknown as Record<string, unknown>;
+  for (const key of LIMIT_NAMES) {
+    if (typeof offered[key] === "number") limits[key] = offered[key] as number;
   }
-  limits.maxStorageBuffersPerShaderStage = adapter.limits.maxStorageBuffersPerShaderStage;
   const device = await adapter.requestDevice({ requiredLimits: limits });
   const info = (adapter as GPUAdapter & { info?: { description?: string; isFallbackAdapter?: boolean } }).info;
   const ctx = new GpuContext(device, info?.description ?? "unknown adapter", info?.isFallbackAdapter ?? false);
