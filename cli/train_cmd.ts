@@ -2,12 +2,42 @@
  * `lorapt pretrain` and `lorapt finetune`: read a dataset, build or load a
  * UNETR, pick the trainable set, and run the training loop into a run folder
  * (`config.json`, `split.json`, `log.jsonl`, checkpoints).
+ *
+ * `lorapt pretrain` reads three layouts: the authors' (`subN/subN_img`), the
+ * MSD one, and BraTS 2021 (`BraTS2021_XXXXX/BraTS2021_XXXXX_{t1,t1ce,t2,flair,seg}`,
+ * spec training-protocol.md §1; detected, or forced with `--layout brats`).
+ * On BraTS the input is T1ce alone unless `--modalities` says otherwise
+ * (in_channels follows), the tumour labels merge into one class unless
+ * `--three-class` (out_channels 4, multi-class soft Dice), the subjects are
+ * split 1000/125/126 by `--seed` (scaled for other sizes; the folder's
+ * train/valid/test.txt override) into `split.json`, and the validation
+ * subjects are scored every `--val-every` epochs, `model_best.safetensors`
+ * keeping the best weights.
  * @module
  */
-import { fewShotSplit, loadDataset, type Split, type Subject, writeSplit } from "../data/mod.ts";
+import {
+  bratsChannel,
+  type BratsModality,
+  bratsSplit,
+  dice,
+  fewShotSplit,
+  loadBrats,
+  loadBratsSubject,
+  loadDataset,
+  parseBratsModalities,
+  slidingWindowInference,
+  type Split,
+  type Subject,
+  type Volume,
+  writeBratsSplit,
+  writeSplit,
+} from "../data/mod.ts";
+import type { BatchShape, BratsSubject } from "../data/mod.ts";
 import { parseLabelMap } from "../data/mod.ts";
-import { useBackend } from "../tensor/mod.ts";
+import { fromArray, tidy, useBackend } from "../tensor/mod.ts";
 import { METHODS, prepareMethod, train, type TrainConfig, type TrainResult } from "../train/mod.ts";
+import type { LazySamples, TrainSample } from "../train/loop.ts";
+import type { UNETR, UnetrConfig } from "../models/mod.ts";
 import {
   asUserError,
   choice,
@@ -67,6 +97,13 @@ export const PRETRAIN: CommandSpec = {
   flags: {
     model: s(`architecture: ${MODEL_NAMES.join(" | ")}`, "NAME", "unetr"),
     ...TRAIN_FLAGS,
+    data: s("dataset folder (authors' subN/ layout, MSD dataset.json, or BraTS 2021 BraTS2021_XXXXX/)", "DIR"),
+    layout: s("auto (BraTS when sub-folders hold ID_t1ce or ID_seg files) | brats | authors | msd", "NAME", "auto"),
+    modalities: s("BraTS input channels in order, from t1,t1ce,t2,flair (default t1ce; in_channels follows)", "LIST"),
+    "three-class": b("BraTS: keep NCR, ED and ET as classes 1-3 (out_channels 4) instead of one tumour class"),
+    "img-size": s("model input and crop size (multiple of 16; default: the model's, 128 for unetr)", "N"),
+    "val-every": s("Dice on the validation subjects after every N-th epoch (epochs 1, N+1, …; 0: never)", "N", "10"),
+    "data-cache": s("auto (memory up to 16 GiB of training data) | memory | disk (read every step)", "MODE", "auto"),
   },
 };
 
@@ -138,33 +175,293 @@ export interface TrainCommandResult {
   split?: Split;
 }
 
+/** True when some sub-folder `ID` of `root` holds `ID_t1ce` or `ID_seg` (`.nii.gz` or `.nii`). */
+export async function looksLikeBrats(root: string): Promise<boolean> {
+  for await (const e of Deno.readDir(root)) {
+    if (!e.isDirectory) continue;
+    for (const m of ["t1ce", "seg"]) {
+      for (const ext of [".nii.gz", ".nii"]) {
+        const st = await Deno.stat(`${root}/${e.name}/${e.name}_${m}${ext}`).catch(() => null);
+        if (st?.isFile) return true;
+      }
+    }
+  }
+  return false;
+}
+
+/** A validation subject as the evaluation needs it: input channels and the class-index label. */
+interface ValSubject {
+  id: string;
+  channels: readonly Volume<Float32Array>[];
+  label: Volume<Uint8Array>;
+}
+
+/** Largest voxel count whose indices float32 holds exactly (the multi-channel gather below). */
+const MAX_EXACT = 2 ** 24;
+
+/**
+ * Mean foreground Dice of `model` on the validation subjects: sliding windows
+ * of the model's size (no overlap, spec §7), argmax, Dice per foreground class
+ * (1..K−1) per subject. Returns `dice` (mean over subjects of the mean over
+ * classes) and, with more than one foreground class, `dice_<name>` per class.
+ *
+ * Several input channels: `slidingWindowInference` slides one volume, so it
+ * slides a volume of voxel indices + 1 (0 = padding) and the predictor
+ * gathers every channel at those indices.
+ */
+async function validationDice(
+  model: UNETR,
+  subjects: () => AsyncIterable<ValSubject>,
+  classNames: string[],
+): Promise<Record<string, number>> {
+  model.eval();
+  const window = imgTriple(model.config);
+  const k = model.config.outChannels;
+  const sums = new Float64Array(k);
+  let n = 0;
+  for await (const s of subjects()) {
+    const N = s.label.data.length, C = s.channels.length;
+    let volume: Volume;
+    let gather: (batch: Float32Array, shape: BatchShape) => Float32Array;
+    if (C === 1) {
+      volume = s.channels[0];
+      gather = (batch) => batch.slice();
+    } else {
+      if (N >= MAX_EXACT) throw new Error(`validation: ${s.id} has ${N} voxels, more than the ${MAX_EXACT} supported`);
+      const index = new Float32Array(N);
+      for (let i = 0; i < N; i++) index[i] = i + 1;
+      volume = { ...s.label, data: index, datatype: "float32" };
+      gather = (batch, [b, , wx, wy, wz]) => {
+        const wv = wx * wy * wz, out = new Float32Array(b * C * wv);
+        for (let j = 0; j < b; j++) {
+          for (let t = 0; t < wv; t++) {
+            const idx = batch[j * wv + t];
+            if (idx === 0) continue;
+            for (let c = 0; c < C; c++) out[(j * C + c) * wv + t] = s.channels[c].data[idx - 1];
+          }
+        }
+        return out;
+      };
+    }
+    const predictor = async (batch: Float32Array, shape: BatchShape) => {
+      const x = gather(batch, shape);
+      const y = tidy(() => model.forward(fromArray(x, [shape[0], C, shape[2], shape[3], shape[4]])));
+      const out = await y.data();
+      y.dispose();
+      return out as Float32Array;
+    };
+    const r = await slidingWindowInference(volume, predictor, { window });
+    for (let c = 1; c < k; c++) {
+      sums[c] += dice(r.labels.data.map((v) => v === c ? 1 : 0), s.label.data.map((v) => v === c ? 1 : 0));
+    }
+    n++;
+  }
+  const out: Record<string, number> = {};
+  let mean = 0;
+  for (let c = 1; c < k; c++) mean += sums[c] / n;
+  out.dice = mean / (k - 1);
+  if (k > 2) { for (let c = 1; c < k; c++) out[`dice_${classNames[c] ?? c}`] = sums[c] / n; }
+  return out;
+}
+
+/** What the pretrain data paths hand to the loop. */
+interface PretrainData {
+  root: string;
+  layout: string;
+  train: string[];
+  valid: string[];
+  samples: readonly TrainSample[] | LazySamples;
+  validation: () => AsyncIterable<ValSubject>;
+  /** Extra entries for config.json. */
+  info: Record<string, unknown>;
+  inChannels: number;
+  outChannels: number;
+  classNames: string[];
+}
+
+/** Memory limit of `--data-cache auto`. */
+const CACHE_BYTES = 16 * 2 ** 30;
+
+async function bratsData(v: FlagValues, root: string, seed: number, dir: string): Promise<PretrainData> {
+  const text = str(v, "modalities");
+  let modalities: BratsModality[] = ["t1ce"];
+  if (text !== undefined) {
+    try {
+      modalities = parseBratsModalities(text);
+    } catch {
+      throw new UsageError(
+        `--modalities "${text}": give distinct names from t1, t1ce, t2, flair, e.g. t1,t1ce,t2,flair`,
+      );
+    }
+  }
+  const mergeLabels = !flag(v, "three-class");
+  const cache = choice(v, "data-cache", ["auto", "memory", "disk"] as const);
+  const ds = await asUserError(`--data ${root}`, () => loadBrats(root, { modalities, mergeLabels }));
+  let split: Split;
+  try {
+    split = bratsSplit(ds.subjects.map((x) => x.id), { seed, lists: ds.lists });
+  } catch (e) {
+    throw new UsageError(`--data ${root}: ${(e as Error).message}`);
+  }
+  await writeBratsSplit(dir, split, ds);
+  const byId = new Map(ds.subjects.map((x) => [x.id, x]));
+  const read = async (subject: BratsSubject): Promise<TrainSample & { id: string; label: Volume<Uint8Array> }> => {
+    const s = await asUserError(`subject ${subject.id}`, () => loadBratsSubject(subject, { modalities, mergeLabels }));
+    const channels = Array.from({ length: s.channels }, (_, c) => bratsChannel(s, c));
+    const sample = s.channels === 1
+      ? { image: channels[0], label: s.label }
+      : { image: channels[0], label: s.label, channels };
+    return { id: s.id, ...sample };
+  };
+  const trainSubjects = split.train.map((id) => byId.get(id)!);
+  let samples: readonly TrainSample[] | LazySamples;
+  let mode: "memory" | "disk" = cache === "disk" ? "disk" : "memory";
+  const first = await read(trainSubjects[0]);
+  const bytes = first.label.data.length * (4 * modalities.length + 1) * trainSubjects.length;
+  if (cache === "auto" && bytes > CACHE_BYTES) mode = "disk";
+  if (mode === "memory") {
+    const all: TrainSample[] = [first];
+    for (const subj of trainSubjects.slice(1)) all.push(await read(subj));
+    samples = all;
+  } else {
+    samples = { length: trainSubjects.length, load: (i) => read(trainSubjects[i]) };
+  }
+  const validation = async function* () {
+    for (const id of split.valid) {
+      const s = await read(byId.get(id)!);
+      yield { id, channels: s.channels ?? [s.image], label: s.label };
+    }
+  };
+  const classNames = mergeLabels ? ["background", "tumour"] : ["background", "ncr", "ed", "et"];
+  return {
+    root,
+    layout: "brats",
+    train: split.train,
+    valid: split.valid,
+    samples,
+    validation,
+    inChannels: modalities.length,
+    outChannels: ds.classes,
+    classNames,
+    info: {
+      brats: {
+        modalities,
+        mergeLabels,
+        classes: classNames,
+        labelMapping: mergeLabels ? "NCR 1, ED 2, ET 4 -> tumour 1" : "NCR 1 -> 1, ED 2 -> 2, ET 4 -> 3",
+        intensity: "z-score per channel over voxels > 0 (spec §3)",
+        split: { seed: split.seed, train: split.train.length, valid: split.valid.length, test: split.test.length },
+        splitSource: split.seed === null ? "train/valid/test.txt in the dataset folder" : "seeded draw (--seed)",
+        dataCache: mode,
+        trainingBytes: bytes,
+      },
+    },
+  };
+}
+
+async function plainData(v: FlagValues, root: string, layout: "auto" | "authors" | "msd"): Promise<PretrainData> {
+  const labelMap = str(v, "label-map") ? parseLabelMap(str(v, "label-map")!) : undefined;
+  const ds = await asUserError(`--data ${root}`, () => loadDataset(root, { layout }));
+  const labelled = ds.subjects.filter((x) => x.labelPath);
+  if (labelled.length === 0) throw new UsageError(`--data ${root}: no subject has a label`);
+  const ids = new Set(ds.lists?.train ?? labelled.map((x) => x.id));
+  const subjects = labelled.filter((x) => ids.has(x.id));
+  const samples: TrainSample[] = [];
+  for (const subj of subjects) samples.push(toSample(await loadPreprocessed(subj, labelMap)));
+  const validIds = new Set(ds.lists?.valid ?? []);
+  const valid = labelled.filter((x) => validIds.has(x.id));
+  const validation = async function* () {
+    for (const subj of valid) {
+      const s = toSample(await loadPreprocessed(subj, labelMap));
+      yield { id: subj.id, channels: [s.image], label: s.label! };
+    }
+  };
+  return {
+    root,
+    layout: ds.layout,
+    train: subjects.map((x) => x.id),
+    valid: valid.map((x) => x.id),
+    samples,
+    validation,
+    info: {},
+    inChannels: 1,
+    outChannels: 2,
+    classNames: ["background", "foreground"],
+  };
+}
+
 /** Runs `lorapt pretrain` with parsed flags. */
 export async function runPretrain(v: FlagValues): Promise<TrainCommandResult> {
-  const config = presetConfig(need(v, "model"));
-  const labelMap = str(v, "label-map") ? parseLabelMap(str(v, "label-map")!) : undefined;
-  const { root, labelled, lists } = await readDataset(v);
+  const preset = presetConfig(need(v, "model"));
+  const layout = choice(v, "layout", ["auto", "brats", "authors", "msd"] as const);
+  const imgSize = str(v, "img-size") ? num(v, "img-size", { min: 16, integer: true }) : undefined;
+  if (imgSize !== undefined && imgSize % 16 !== 0) {
+    throw new UsageError(`--img-size ${imgSize} must be a multiple of the patch size 16`);
+  }
+  const valEvery = num(v, "val-every", { min: 0, integer: true });
+  const tc0 = trainConfig(v, [16, 16, 16]); // checks every number before any file is read
+  const root = await existingDir(need(v, "data"), "data");
+  const brats = layout === "brats" || (layout === "auto" && await looksLikeBrats(root));
+  if (!brats && (str(v, "modalities") !== undefined || flag(v, "three-class"))) {
+    throw new UsageError(
+      `--modalities and --three-class apply to BraTS data; ${root} is not in the BraTS layout ` +
+        `(ID/ID_t1ce.nii.gz; --layout brats forces it)`,
+    );
+  }
   const dir = outDir(v);
   const backend = await useBackend(choice(v, "backend", ["auto", "cpu", "webgpu"] as const));
-  const ids = new Set(lists?.train ?? labelled.map((x) => x.id));
-  const subjects = labelled.filter((x) => ids.has(x.id));
-  const samples = [];
-  for (const subj of subjects) samples.push(toSample(await loadPreprocessed(subj, labelMap)));
-  const tc = trainConfig(v, imgTriple(config));
+  const data = brats
+    ? await bratsData(v, root, tc0.seed!, dir)
+    : await plainData(v, root, layout as "auto" | "authors" | "msd");
+  const config: UnetrConfig = {
+    ...preset,
+    inChannels: data.inChannels,
+    outChannels: data.outChannels,
+    ...(imgSize !== undefined ? { imgSize } : {}),
+  };
+  const tc: Partial<TrainConfig> = {
+    ...tc0,
+    crop: imgTriple(config),
+    evalEvery: data.valid.length > 0 ? valEvery : 0,
+  };
   const model = buildUnetr(config, tc.seed!);
   const { trainable, report } = await prepareMethod(model, { method: "full" });
-  if (!flag(v, "quiet")) {
-    console.error(`pretrain: ${subjects.length} subjects from ${root}, ${report.total} parameters, backend ${backend}`);
+  const quiet = flag(v, "quiet");
+  if (!quiet) {
+    console.error(
+      `pretrain: ${data.layout} layout, ${data.train.length} training and ${data.valid.length} validation subjects ` +
+        `from ${root}, in ${config.inChannels} / out ${config.outChannels} channels, ${report.total} parameters, ` +
+        `backend ${backend}`,
+    );
   }
   const result = await train({
     model,
     trainable,
-    samples,
+    samples: data.samples,
     config: tc,
     outDir: dir,
     resume: flag(v, "resume"),
-    runInfo: { command: "pretrain", data: root, method: "full", model: config, train: subjects.map((x) => x.id) },
+    runInfo: {
+      command: "pretrain",
+      data: root,
+      layout: data.layout,
+      method: "full",
+      model: config,
+      recipe: "spec training-protocol.md §1: settings beyond the data are 'as in the original UNETR paper' and " +
+        "not specified there; this run uses the values in config (the library's training defaults unless overridden)",
+      train: data.train,
+      validation: {
+        subjects: data.valid,
+        every: tc.evalEvery,
+        metric: "dice: mean foreground Dice (argmax of sliding windows of the model's size, no overlap)",
+        best: "model_best.safetensors",
+      },
+      ...data.info,
+    },
     metadata: { [MODEL_KEY]: JSON.stringify(config) },
-    progress: flag(v, "quiet") ? false : {},
+    evaluate: data.valid.length > 0 ? () => validationDice(model, data.validation, data.classNames) : undefined,
+    best: { metric: "dice" },
+    progress: quiet ? false : {},
   });
   return { runDir: dir, result, report };
 }

@@ -10,6 +10,12 @@
  * from that file after a kill replays the remaining epochs exactly as an
  * uninterrupted run with the same seed would.
  *
+ * Inputs with several channels (BraTS modalities) are samples with
+ * `channels` ({@link TrainSample}); every channel is cropped, flipped and
+ * intensity-augmented with the same draws. Outputs with more than two classes
+ * take class-index labels and the multi-class losses of `losses.ts`. Samples
+ * may also be read lazily ({@link LazySamples}) when they do not fit in memory.
+ *
  * One device sync per step: the loss read. The JSONL log (`log.jsonl`) gets
  * every step and every evaluation; `config.json` records the configuration,
  * the seed and the versions.
@@ -18,7 +24,7 @@
 import { fromArray, getBackend, Rng, type Tensor, tidy } from "../tensor/mod.ts";
 import { gradients } from "../autodiff/mod.ts";
 import { Dropout, type Module } from "../models/mod.ts";
-import { type Sample, type Shape3, toTensorOrder, trainingAugmentation } from "../data/mod.ts";
+import { type Sample, type Shape3, toTensorOrder, trainingAugmentation, type Volume } from "../data/mod.ts";
 import { type LossName, segmentationLoss } from "./losses.ts";
 import { Adam, AdamW } from "./optim.ts";
 import { constantSchedule, polySchedule, type Schedule } from "./schedule.ts";
@@ -96,14 +102,38 @@ export const DEFAULT_TRAIN_CONFIG: Readonly<TrainConfig> = Object.freeze<TrainCo
   evalEvery: 100,
 });
 
+/**
+ * A training sample: `image` (channel 0) and `label`, plus, for inputs with
+ * several channels, `channels`: every input channel in order (channel 0
+ * included), each a volume on the label's grid. Without `channels` the input
+ * has one channel, `image`. The label holds class indices (0/1 for two
+ * classes).
+ */
+export interface TrainSample extends Sample {
+  /** All input channels, in the model's channel order; absent: `[image]`. */
+  channels?: readonly Volume<Float32Array>[];
+}
+
+/**
+ * Training samples read on demand (one subject at a time, in the epoch's
+ * order), for datasets larger than memory such as BraTS: `load(i)` must give
+ * the same sample for the same `i` every time.
+ */
+export interface LazySamples {
+  /** Number of samples. */
+  length: number;
+  /** Reads sample `i` (0 ≤ i < length). */
+  load(i: number): Promise<TrainSample>;
+}
+
 /** Options of {@link train}. */
 export interface TrainOptions {
   /** The model; its parameters are updated in place. */
   model: TrainingModel;
   /** Dotted names of the parameters to train; every other parameter is frozen. */
   trainable: readonly string[];
-  /** Preprocessed (z-scored) training subjects, each with a label. */
-  samples: readonly Sample[];
+  /** Preprocessed (z-scored) training subjects, each with a label; in memory or read lazily. */
+  samples: readonly TrainSample[] | LazySamples;
   /** Overrides of {@link DEFAULT_TRAIN_CONFIG}. */
   config?: Partial<TrainConfig>;
   /** Run folder for `config.json`, `log.jsonl` and checkpoints; none: nothing is written. */
@@ -116,6 +146,12 @@ export interface TrainOptions {
   metadata?: Record<string, string>;
   /** Evaluation after some epochs (see `evalEvery`); its numbers go to the log. */
   evaluate?: (epoch: number) => Promise<Record<string, number>>;
+  /**
+   * Keep the weights with the highest `evaluate` score `metric` as
+   * `model_best.safetensors` (needs `outDir`; a resumed run recovers the best
+   * score so far from `log.jsonl`).
+   */
+  best?: { metric: string };
   /** Progress display options, or false for none. */
   progress?: ProgressOptions | false;
   /** Stops after the current step, writing nothing more (tests use it to simulate a kill). */
@@ -176,21 +212,68 @@ export function setTrainMode(model: Module, trainable: ReadonlySet<Tensor>, froz
   }
 }
 
-function checkSamples(samples: readonly Sample[]): void {
-  samples.forEach((s, i) => {
-    if (!s.label) throw new RangeError(`train: training sample ${i} has no label`);
-  });
+function checkSample(s: TrainSample, i: number): void {
+  if (!s.label) throw new RangeError(`train: training sample ${i} has no label`);
+  const ch = s.channels;
+  if (ch && (ch.length === 0 || ch.some((c) => c.shape.some((n, a) => n !== s.label!.shape[a])))) {
+    throw new RangeError(
+      `train: training sample ${i} has channels of shapes [${ch.map((c) => `[${c.shape}]`)}], ` +
+        `label [${s.label.shape}]`,
+    );
+  }
 }
 
-/** Builds one batch (tensor order) from augmented samples. */
-function makeBatch(samples: Sample[], crop: Shape3): { x: Float32Array; y: Float32Array } {
+/** The input channels of a sample. */
+const channelsOf = (s: TrainSample): readonly Volume<Float32Array>[] => s.channels ?? [s.image];
+
+/**
+ * Augments a sample. One channel: `augment` draws from `rng` as always. Several
+ * channels: one seed is drawn from `rng`, and every channel (with the label)
+ * is augmented by a generator of that seed, so all get the same crop, flips
+ * and per-slice intensity factors.
+ */
+function augmentSample(augment: (s: Sample, rng: Rng) => Sample, s: TrainSample, rng: Rng): TrainSample {
+  if (!s.channels) return augment(s, rng);
+  const seed = rng.next();
+  const first = augment({ image: s.channels[0], label: s.label }, new Rng(seed));
+  const rest = s.channels.slice(1).map((image) => augment({ image }, new Rng(seed)).image);
+  return { ...first, channels: [first.image, ...rest] };
+}
+
+/** Builds one batch (tensor order `[B, C, …crop]`) from augmented samples. */
+function makeBatch(samples: TrainSample[], crop: Shape3): { x: Float32Array; y: Float32Array; channels: number } {
   const v = crop[0] * crop[1] * crop[2];
-  const x = new Float32Array(samples.length * v), y = new Float32Array(samples.length * v);
+  const channels = channelsOf(samples[0]).length;
+  const x = new Float32Array(samples.length * channels * v), y = new Float32Array(samples.length * v);
   samples.forEach((s, b) => {
-    x.set(toTensorOrder(s.image.data, crop), b * v);
+    const ch = channelsOf(s);
+    if (ch.length !== channels) {
+      throw new RangeError(`train: samples in one batch have ${channels} and ${ch.length} input channels`);
+    }
+    ch.forEach((c, i) => x.set(toTensorOrder(c.data, crop), (b * channels + i) * v));
     y.set(toTensorOrder(s.label!.data, crop), b * v);
   });
-  return { x, y };
+  return { x, y, channels };
+}
+
+/** The best `metric` among the eval entries of `log.jsonl` before epoch `before`, or -Infinity. */
+async function bestSoFar(logPath: string, metric: string, before: number): Promise<number> {
+  let text = "";
+  try {
+    text = await Deno.readTextFile(logPath);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return -Infinity;
+    throw e;
+  }
+  let best = -Infinity;
+  for (const line of text.split("\n")) {
+    if (!line.trim()) continue;
+    const entry = JSON.parse(line);
+    if (entry.type === "eval" && entry.epoch < before && typeof entry[metric] === "number") {
+      best = Math.max(best, entry[metric]);
+    }
+  }
+  return best;
 }
 
 function makeSchedule(c: TrainConfig): Schedule {
@@ -243,7 +326,18 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const t0 = performance.now();
   const c: TrainConfig = { ...DEFAULT_TRAIN_CONFIG, ...opts.config };
   const { model, samples, outDir } = opts;
-  checkSamples(samples);
+  const lazy = !Array.isArray(samples);
+  if (lazy) {
+    if (!Number.isInteger(samples.length) || samples.length < 0) {
+      throw new RangeError(`train: lazy samples have length ${samples.length}`);
+    }
+  } else (samples as readonly TrainSample[]).forEach(checkSample);
+  const getSample = async (i: number): Promise<TrainSample> => {
+    if (!lazy) return (samples as readonly TrainSample[])[i];
+    const s = await (samples as LazySamples).load(i);
+    checkSample(s, i);
+    return s;
+  };
   const byName = new Map(model.namedParameters());
   const params = opts.trainable.map((n) => {
     const p = byName.get(n);
@@ -292,6 +386,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     }
   }
   const logPath = outDir ? `${outDir}/log.jsonl` : null;
+  const bestMetric = opts.best?.metric;
+  let best = bestMetric && logPath && start > 0 ? await bestSoFar(logPath, bestMetric, start) : -Infinity;
   const log = async (entry: Record<string, unknown>) => {
     if (logPath) await Deno.writeTextFile(logPath, JSON.stringify(entry) + "\n", { append: true });
   };
@@ -303,17 +399,20 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   let stopped = false;
   for (let epoch = start; epoch < c.epochs && !stopped; epoch++) {
     const rng = epochRng(c.seed, epoch);
-    const order = rng.shuffle(samples.map((_, i) => i));
+    const order = rng.shuffle(Array.from({ length: samples.length }, (_, i) => i));
     const dropRng = rng.fork(), augRng = rng.fork();
     for (const [, m] of model.namedModules()) if (m instanceof Dropout) m.rng = dropRng;
     setTrainMode(model, trainableSet, c.frozenDropout);
     for (let it = 0; it < stepsPerEpoch; it++) {
-      const batch = order.slice(it * c.batchSize, (it + 1) * c.batchSize).map((i) => augment(samples[i], augRng));
-      const { x, y } = makeBatch(batch, c.crop);
+      const batch: TrainSample[] = [];
+      for (const i of order.slice(it * c.batchSize, (it + 1) * c.batchSize)) {
+        batch.push(augmentSample(augment, await getSample(i), augRng));
+      }
+      const { x, y, channels } = makeBatch(batch, c.crop);
       const lr = schedule({ epoch, iteration: it, epochs: c.epochs, stepsPerEpoch });
       optimizer.lr = lr;
       const lossT = tidy(() => {
-        const input = fromArray(x, [batch.length, 1, ...c.crop]);
+        const input = fromArray(x, [batch.length, channels, ...c.crop]);
         const target = fromArray(y, [batch.length, ...c.crop]);
         // Dice on the softmax output as the authors; logits for the cross-entropy when the model has them.
         const logits = c.loss !== "dice" && model.forwardLogits;
@@ -346,6 +445,15 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     if (opts.evaluate && c.evalEvery > 0 && epoch % c.evalEvery === 0) {
       const scores = await opts.evaluate(epoch);
       await log({ type: "eval", epoch, step: steps, ...scores });
+      const score = bestMetric === undefined ? undefined : scores[bestMetric];
+      if (outDir && score !== undefined && Number.isFinite(score) && score > best) {
+        best = score;
+        await saveCheckpoint(`${outDir}/model_best.safetensors`, model, {
+          info: { epochsDone: epoch + 1, steps },
+          metadata: { ...metadata, "lorapt.best": JSON.stringify({ metric: bestMetric, value: score, epoch }) },
+        });
+        await log({ type: "best", epoch, step: steps, metric: bestMetric, value: score });
+      }
       bar?.log(`eval after epoch ${epoch + 1}: ${Object.entries(scores).map(([k, v]) => `${k} ${v.toFixed(4)}`)}`);
     }
     const last = epoch === c.epochs - 1;

@@ -1,5 +1,7 @@
 /**
- * Segmentation losses for two classes (background 0, structure 1).
+ * Segmentation losses for two classes (background 0, structure 1), and their
+ * multi-class generalisation for outputs with more than two channels (BraTS
+ * with NCR, ED and ET kept: 4 classes).
  *
  * `softmaxDice2` is the authors' `softmax_dice2` (spec
  * training-protocol.md §5, code `model/criterionsWT.py`): one soft Dice per
@@ -67,6 +69,69 @@ export function softmaxDice2(probs: Tensor, target: Tensor): Tensor {
   return dice0.neg().add(1).add(dice1.neg().add(1));
 }
 
+/** The 0/1 indicator of class `c` in an integer-valued float target: relu(1 − |t − c|). */
+function indicator(target: Tensor, c: number): Tensor {
+  return target.sub(c).abs().neg().add(1).relu();
+}
+
+/**
+ * Multi-class soft Dice, the authors' `softmax_dice2` extended to K ≥ 2
+ * classes: `probs` are softmax probabilities `[B, K, …spatial]`, `target`
+ * holds class indices 0..K−1 as floats `[B, …spatial]`. One batch-global soft
+ * Dice per class, every channel included (background too), ε = 1e−5 in the
+ * denominator only: loss = Σ_c (1 − Dice(probs_c, [target = c])) ∈ [0, K].
+ * With K = 2 it equals {@link softmaxDice2}. A class absent from both the
+ * target and the prediction contributes 1 (Dice 0/ε = 0), with no gradient,
+ * as in the two-class loss.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { softmaxDice } from "./losses.ts";
+ * import { tensor } from "../mod.ts";
+ * // Three voxels, three classes, a perfect prediction: loss ≈ 0.
+ * const probs = tensor([[[1, 0, 0], [0, 1, 0], [0, 0, 1]]]); // [B=1, K=3, 3]
+ * const loss = await softmaxDice(probs, tensor([[0, 1, 2]])).item();
+ * assert.ok(Math.abs(loss) < 1e-4);
+ * ```
+ */
+export function softmaxDice(probs: Tensor, target: Tensor): Tensor {
+  checkPair("softmaxDice", probs, target);
+  const k = probs.shape[1];
+  let loss: Tensor | null = null;
+  for (let c = 0; c < k; c++) {
+    const g = k === 2 && c === 1 ? target : indicator(target, c);
+    const term = softDice(narrow(probs, 1, c, 1).squeeze(1), g).neg().add(1);
+    loss = loss ? loss.add(term) : term;
+  }
+  return loss!;
+}
+
+/**
+ * Multi-class cross-entropy from logits `[B, K ≥ 2, …spatial]` against class
+ * indices `[B, …spatial]` (floats), averaged over batch and voxels (PyTorch's
+ * `CrossEntropyLoss`); with K = 2 it equals {@link crossEntropy2}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { crossEntropy } from "./losses.ts";
+ * import { tensor } from "../mod.ts";
+ * const ce = await crossEntropy(tensor([[[0], [0], [0]]]), tensor([[2]])).item();
+ * assert.ok(Math.abs(ce - Math.log(3)) < 1e-6);
+ * ```
+ */
+export function crossEntropy(logits: Tensor, target: Tensor): Tensor {
+  checkPair("crossEntropy", logits, target);
+  const logp = logSoftmax(logits, 1);
+  let picked: Tensor | null = null;
+  for (let c = 0; c < logits.shape[1]; c++) {
+    const t = narrow(logp, 1, c, 1).squeeze(1).mul(indicator(target, c));
+    picked = picked ? picked.add(t) : t;
+  }
+  return sumAll(picked!.neg()).div(target.size);
+}
+
 /**
  * Two-class cross-entropy from logits `[B, C ≥ 2, …spatial]` against a 0/1
  * float target `[B, …spatial]`, averaged over batch and voxels (PyTorch's
@@ -125,9 +190,13 @@ export interface SegmentationLossOptions {
 }
 
 /**
- * Loss `name` of a model output against a 0/1 target. From probabilities,
- * the cross-entropy uses `log p` as logits (the log-softmax of `log p` is
- * `log p` itself).
+ * Loss `name` of a model output against a target. With two output channels
+ * the target is 0/1 and the losses are the authors' two-class ones
+ * ({@link softmaxDice2}, {@link crossEntropy2}); with more, the target holds
+ * class indices and the multi-class {@link softmaxDice} (a soft Dice over
+ * every channel) and {@link crossEntropy} are used. From probabilities, the
+ * cross-entropy uses `log p` as logits (the log-softmax of `log p` is `log p`
+ * itself).
  *
  * @example
  * ```ts
@@ -147,10 +216,12 @@ export function segmentationLoss(
   opts: SegmentationLossOptions = {},
 ): Tensor {
   const probs = opts.probabilities ? output : output.softmax(1);
-  if (name === "dice") return softmaxDice2(probs, target);
+  const multi = output.rank >= 2 && output.shape[1] > 2;
+  const dice = multi ? softmaxDice : softmaxDice2, ce = multi ? crossEntropy : crossEntropy2;
+  if (name === "dice") return dice(probs, target);
   if (name === "dice-ce") {
     const logits = opts.probabilities ? output.log() : output;
-    return crossEntropy2(logits, target).add(softmaxDice2(probs, target));
+    return ce(logits, target).add(dice(probs, target));
   }
   throw new RangeError(`segmentationLoss: unknown loss "${name}" (dice, dice-ce)`);
 }

@@ -17,11 +17,13 @@ export type { AdamOptions, OptimizerState } from "./optim.ts";
 export { constantSchedule, polyLr, polySchedule } from "./schedule.ts";
 export type { PolyScheduleOptions, Schedule, SchedulePoint } from "./schedule.ts";
 export {
+  crossEntropy,
   crossEntropy2,
   DICE_EPS,
   diceCrossEntropy,
   segmentationLoss,
   softDice,
+  softmaxDice,
   softmaxDice2,
   sumAll,
 } from "./losses.ts";
@@ -37,12 +39,12 @@ export {
 } from "./checkpoint.ts";
 export type { Checkpoint, CheckpointInfo, CheckpointPlan, SaveCheckpointOptions } from "./checkpoint.ts";
 export { DEFAULT_TRAIN_CONFIG, epochRng, setTrainMode, train } from "./loop.ts";
-export type { TrainConfig, TrainingModel, TrainOptions, TrainResult } from "./loop.ts";
+export type { LazySamples, TrainConfig, TrainingModel, TrainOptions, TrainResult, TrainSample } from "./loop.ts";
 export { formatDuration, ProgressBar } from "./progress.ts";
 export type { ProgressOptions, ProgressUpdate } from "./progress.ts";
 export { runVersions } from "./versions.ts";
 export type { Versions } from "./versions.ts";
-export { BUILTIN_METHODS, builtinTrainable, METHODS, ADAPTER_METHODS, prepareMethod } from "./methods.ts";
+export { ADAPTER_METHODS, BUILTIN_METHODS, builtinTrainable, METHODS, prepareMethod } from "./methods.ts";
 export type { MethodOptions, PreparedMethod } from "./methods.ts";
 // Types from the layers below that appear in this API, re-exported (types only) so the docs are complete.
 export type * from "../models/mod.ts";
