@@ -1,11 +1,12 @@
 /**
  * `deno task bench`: every benchmark, each printing ratios against a peer
- * measured in the same run. `deno task bench cpu`, `… webgpu`, `… talgebra` or `… data` runs one.
+ * measured in the same run. `deno task bench cpu`, `… webgpu`, `… talgebra`, `… data` or `… unetr` runs one.
  * @module
  */
 import { benchCpuOps } from "./cpu_ops.ts";
 import { benchData } from "./data.ts";
 import { benchTalgebra } from "./talgebra.ts";
+import { benchUnetrStep } from "./unetr_step.ts";
 import { benchWebgpu } from "./webgpu.ts";
 
 if (import.meta.main) {
@@ -14,4 +15,5 @@ if (import.meta.main) {
   if (!only || only === "webgpu") await benchWebgpu();
   if (!only || only === "talgebra") await benchTalgebra();
   if (!only || only === "data") await benchData();
+  if (!only || only === "unetr") await benchUnetrStep();
 }
