@@ -10,7 +10,7 @@ import type { ConvParams } from "../cpu/conv.ts";
 import type { OutputMeta } from "../backend.ts";
 import type { BufferRange, GpuBuffer, GpuContext } from "./context.ts";
 import type { GpuArg, GpuKernel } from "./kernels.ts";
-import { blockedMatmulCode, tiledMatmulCode } from "./matmul_blocked.ts";
+import { batchOffsetsWgsl, blockedMatmulCode, tiledMatmulCode } from "./matmul_blocked.ts";
 import { blockedConvCode, blockedWeightGradCode, CONV_BW, WGRAD_OB } from "./conv_blocked.ts";
 import { stridedMap } from "./kernels.ts";
 import { checkLoop, gpuReduce, LOOP_LIMIT } from "./kernels_reduce.ts";
@@ -43,14 +43,7 @@ function matmulCode(br: number): string {
   let tiles = ((M + 3u) / 4u) * tilesN;
   let t = i % tiles;
   var rem = i / tiles;
-  var ao: u32 = 0u; var bo: u32 = 0u;
-  for (var d: i32 = ${br - 1}; d >= 0; d--) {
-    let ext = info[4u + u32(d)];
-    let c = rem % ext; rem = rem / ext;
-    ao += c * info[${4 + br}u + u32(d)];
-    bo += c * info[${4 + 2 * br}u + u32(d)];
-  }
-  let aBase = ao * M * K; let bBase = bo * K * N;
+${batchOffsetsWgsl(br)}  let aBase = ao * M * K; let bBase = bo * K * N;
   let i0 = (t / tilesN) * 4u; let j0 = (t % tilesN) * 4u;
   let r0 = aBase + min(i0, M - 1u) * K; let r1 = aBase + min(i0 + 1u, M - 1u) * K;
   let r2 = aBase + min(i0 + 2u, M - 1u) * K; let r3 = aBase + min(i0 + 3u, M - 1u) * K;

@@ -8,6 +8,22 @@
  * @module
  */
 
+/**
+ * WGSL that turns the batch index `rem` into the matrix offsets `ao` and `bo`
+ * of A and B, reading the batch shape at info[4…] and each operand's batch
+ * strides (0 where it broadcasts) after it. Shared by every matmul variant.
+ */
+export function batchOffsetsWgsl(br: number): string {
+  return `  var ao: u32 = 0u; var bo: u32 = 0u;
+  for (var d: i32 = ${br - 1}; d >= 0; d--) {
+    let ext = info[4u + u32(d)];
+    let c = rem % ext; rem = rem / ext;
+    ao += c * info[${4 + br}u + u32(d)];
+    bo += c * info[${4 + 2 * br}u + u32(d)];
+  }
+`;
+}
+
 /** WGSL source of the blocked kernel for a TM × 4·TN4 block and `br` batch axes. */
 export function blockedMatmulCode(TM: number, TN4: number, br: number, wg: number): string {
   const L: string[] = [];
@@ -25,15 +41,7 @@ export function blockedMatmulCode(TM: number, TN4: number, br: number, wg: numbe
   L.push(`  let tiles = tilesM * tilesN;`);
   L.push(`  let t = i % tiles;`);
   L.push(`  var rem = i / tiles;`);
-  L.push(`  var ao: u32 = 0u; var bo: u32 = 0u;`);
-  if (br > 0) {
-    L.push(`  for (var d: i32 = ${br - 1}; d >= 0; d--) {`);
-    L.push(`    let ext = info[4u + u32(d)];`);
-    L.push(`    let c = rem % ext; rem = rem / ext;`);
-    L.push(`    ao += c * info[${4 + br}u + u32(d)];`);
-    L.push(`    bo += c * info[${4 + 2 * br}u + u32(d)];`);
-    L.push(`  }`);
-  }
+  L.push(batchOffsetsWgsl(br));
   L.push(`  let aBase = ao * M * K4; let bBase = bo * K4 * 4u * N4;`);
   L.push(`  let i0 = (t % tilesM) * ${TM}u; let j0 = (t / tilesM) * ${TN4}u;`);
   for (let r = 0; r < TM; r++) L.push(`  let ra${r} = aBase + min(i0 + ${r}u, M - 1u) * K4;`);
@@ -87,14 +95,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
   let valid = w < info[0];
   let t = w % tiles;
   var rem = w / tiles;
-  var ao: u32 = 0u; var bo: u32 = 0u;
-  for (var d: i32 = ${br - 1}; d >= 0; d--) {
-    let ext = info[4u + u32(d)];
-    let c = rem % ext; rem = rem / ext;
-    ao += c * info[${4 + br}u + u32(d)];
-    bo += c * info[${4 + 2 * br}u + u32(d)];
-  }
-  let aBase = ao * M * K; let bBase = bo * K * N;
+${batchOffsetsWgsl(br)}  let aBase = ao * M * K; let bBase = bo * K * N;
   let row0 = (t / tilesN) * 64u; let col0 = (t % tilesN) * 64u;
   var acc: array<array<f32, 4>, 4>;
   let lin = lid.y * 16u + lid.x;

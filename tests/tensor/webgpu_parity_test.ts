@@ -98,6 +98,17 @@ for (const [op, cases] of Object.entries(GRAD_CASES)) {
   }
 }
 
+/** Runs `fn` with the context's kernel family forced to `variant`, restoring it afterwards. */
+async function withVariant(variant: "cpu" | "gpu", fn: () => Promise<void>): Promise<void> {
+  const ctx = gpu!.ctx, saved = ctx.variant;
+  ctx.variant = variant;
+  try {
+    await fn();
+  } finally {
+    ctx.variant = saved;
+  }
+}
+
 const rng = new Rng(31);
 const ints = (shape: number[], hi: number) =>
   fromArray(Int32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.int(0, hi - 1)), shape, cpuBackend);
@@ -140,15 +151,7 @@ for (const variant of ["cpu", "gpu"] as const) {
     Deno.test({
       name: `webgpu matches cpu: matmul kernel variant "${variant}", ${name}, forward and gradient`,
       ignore,
-      fn: async () => {
-        const ctx = gpu!.ctx, saved = ctx.variant;
-        ctx.variant = variant;
-        try {
-          await parity(name, matmul, inputs(), true);
-        } finally {
-          ctx.variant = saved;
-        }
-      },
+      fn: () => withVariant(variant, () => parity(name, matmul, inputs(), true)),
     });
   }
 }
@@ -167,15 +170,7 @@ for (const variant of ["cpu", "gpu"] as const) {
     Deno.test({
       name: `webgpu matches cpu: linear kernel variant "${variant}", ${name}, forward and gradient`,
       ignore,
-      fn: async () => {
-        const ctx = gpu!.ctx, saved = ctx.variant;
-        ctx.variant = variant;
-        try {
-          await parity(name, f, inputs(), true);
-        } finally {
-          ctx.variant = saved;
-        }
-      },
+      fn: () => withVariant(variant, () => parity(name, f, inputs(), true)),
     });
   }
 }
@@ -231,15 +226,7 @@ for (const variant of ["cpu", "gpu"] as const) {
     Deno.test({
       name: `webgpu matches cpu: conv3d kernel variant "${variant}", ${name}, forward and gradient`,
       ignore,
-      fn: async () => {
-        const ctx = gpu!.ctx, saved = ctx.variant;
-        ctx.variant = variant;
-        try {
-          await parity(name, f as (...xs: Tensor[]) => Tensor, inputs(), true);
-        } finally {
-          ctx.variant = saved;
-        }
-      },
+      fn: () => withVariant(variant, () => parity(name, f as (...xs: Tensor[]) => Tensor, inputs(), true)),
     });
   }
 }
