@@ -180,7 +180,9 @@ export class GpuContext {
    */
   #bindGroup(pipeline: GPUComputePipeline, buffers: readonly Binding[]): GPUBindGroup {
     let key = `${this.#idOf(pipeline)}`;
-    for (const b of buffers) key += "offset" in b ? `|${this.#idOf(b.buffer)}@${b.offset}+${b.size}` : `|${this.#idOf(b.buffer)}`;
+    for (const b of buffers) {
+      key += "offset" in b ? `|${this.#idOf(b.buffer)}@${b.offset}+${b.size}` : `|${this.#idOf(b.buffer)}`;
+    }
     let group = this.#groups.get(key);
     if (!group) {
       if (this.#groups.size >= 8192) this.#groups.clear();
