@@ -226,7 +226,7 @@ export const gpuOneHot: GpuKernel<{ classes: number }> = (ctx, [a], p, out) => {
  * their statistics in chunks (count, mean, M2 each, two passes over the
  * chunk), merged per row with Chan et al.'s pairwise update.
  */
-export const gpuNormalize: GpuKernel<{ inner: number; eps: number }> = (ctx, [a], p, out) => {
+export const gpuNormalize: GpuKernel<{ inner: number; eps: number }> = (ctx, [a], p) => {
   const total = sizeOf(a.shape), n = p.inner, rows = n ? total / n : 0;
   const chunk = Math.floor(LOOP_LIMIT / 2), chunks = Math.max(1, Math.ceil(n / chunk));
   const stats = ctx.alloc(Math.max(1, rows) * 8);
