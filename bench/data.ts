@@ -5,6 +5,7 @@
  * @module
  */
 import { hd95, makePhantom, type Shape3, type Spacing3 } from "../mod.ts";
+import { pythonJson } from "./peers/numpy.ts";
 
 const SHAPE: Shape3 = [182, 218, 182];
 const SPACING: Spacing3 = [1, 1, 1.2];
@@ -48,20 +49,12 @@ async function scipyPeer(
   try {
     await Deno.writeFile(`${dir}/a.u8`, a);
     await Deno.writeFile(`${dir}/b.u8`, b);
-    const out = await new Deno.Command("python3", {
-      args: [
-        new URL("./peers/scipy_hd95.py", import.meta.url).pathname,
-        `${dir}/a.u8`,
-        `${dir}/b.u8`,
-        ...SHAPE.map(String),
-        ...SPACING.map(String),
-      ],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    return out.success ? JSON.parse(new TextDecoder().decode(out.stdout)) : null;
-  } catch {
-    return null;
+    return await pythonJson<{ seconds: number; hd95: number; scipy: string }>("scipy_hd95.py", [
+      `${dir}/a.u8`,
+      `${dir}/b.u8`,
+      ...SHAPE.map(String),
+      ...SPACING.map(String),
+    ]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

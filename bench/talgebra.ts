@@ -11,6 +11,7 @@
  * @module
  */
 import { randn, Rng, type Tensor, tensor, tprod, tsvdTruncate } from "../mod.ts";
+import { pythonJson } from "./peers/numpy.ts";
 
 const RANKS = [1, 2, 32];
 const SHAPES: [number, number, number][] = [[768, 768, 48], [3072, 768, 12]];
@@ -38,19 +39,13 @@ async function numpyPeer(a: Tensor): Promise<Peer | null> {
   const dir = await Deno.makeTempDir({ prefix: "talgebra_bench_" });
   try {
     await Deno.writeFile(`${dir}/a.f32`, new Uint8Array((await a.data()).buffer));
-    const out = await new Deno.Command("python3", {
-      args: [
-        new URL("./peers/numpy_tsvd.py", import.meta.url).pathname,
-        `${dir}/a.f32`,
-        ...a.shape.map(String),
-        `${dir}/p`,
-        RANKS.join(","),
-      ],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    if (!out.success) return null;
-    const info = JSON.parse(new TextDecoder().decode(out.stdout));
+    const info = await pythonJson<Omit<Peer, "principal">>("numpy_tsvd.py", [
+      `${dir}/a.f32`,
+      ...a.shape.map(String),
+      `${dir}/p`,
+      RANKS.join(","),
+    ]);
+    if (!info) return null;
     const principal = new Map<number, Float32Array>();
     for (const r of RANKS) principal.set(r, new Float32Array((await Deno.readFile(`${dir}/p_r${r}.f32`)).buffer));
     return { ...info, principal };
