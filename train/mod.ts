@@ -1,7 +1,9 @@
 /**
  * Training: Adam/AdamW with AMSGrad, the poly schedule, the authors' losses,
  * the training loop with progress, JSONL log and resumable checkpoints
- * (spec training-protocol.md §4–6).
+ * (spec training-protocol.md §4–6), and the grids, results file, tables and
+ * Fig. 3 plot of the paper's experiments (`experiment.ts`,
+ * `experiment_report.ts`, §10).
  *
  * @example
  * ```ts
@@ -46,6 +48,38 @@ export { runVersions } from "./versions.ts";
 export type { Versions } from "./versions.ts";
 export { ADAPTER_METHODS, BUILTIN_METHODS, builtinTrainable, METHODS, prepareMethod } from "./methods.ts";
 export type { MethodOptions, PreparedMethod } from "./methods.ts";
+export {
+  appendResult,
+  cellKey,
+  configDifferences,
+  DATASET_NAME,
+  expandGrid,
+  EXPERIMENT_PRESETS,
+  EXPERIMENTS,
+  gridAxes,
+  GridError,
+  METHOD_LABELS,
+  PAPER_RANKS,
+  parseIntList,
+  parseResults,
+  parseShard,
+  RANKED_METHODS,
+  readResults,
+  shardCells,
+} from "./experiment.ts";
+export type {
+  ExperimentCell,
+  ExperimentName,
+  ExperimentPreset,
+  GridAxes,
+  GridAxesOptions,
+  MethodRank,
+  ParsedResults,
+  ResultRecord,
+  Shard,
+} from "./experiment.ts";
+export { fig3Svg, resultsTable, summarizeResults } from "./experiment_report.ts";
+export type { CellSummary, Fig3Options, MeanSd, ResultsTableOptions } from "./experiment_report.ts";
 // Types from the layers below that appear in this API, re-exported (types only) so the docs are complete.
 export type * from "../models/mod.ts";
 export type { SafetensorsMetadata } from "../models/io/mod.ts";
