@@ -1,5 +1,6 @@
 /**
- * The `lorapt` command: `pretrain`, `finetune`, `predict`, `eval`, `demo`.
+ * The `lorapt` command: `pretrain`, `finetune`, `predict`, `eval`, `render`,
+ * `view`, `experiment`, `demo`.
  * Run it with `deno task lorapt <command> …` or install it with
  * `deno install -A -n lorapt cli/main.ts`.
  *
@@ -17,15 +18,25 @@ import { EVAL, runEval } from "./eval_cmd.ts";
 import { DEMO, runDemo } from "./demo.ts";
 import { RENDER, runRender } from "./render_cmd.ts";
 import { runView, VIEW } from "./view_cmd.ts";
+import { EXPERIMENT, runExperiment } from "./experiment_cmd.ts";
 
-/** Every subcommand with its runner. */
-export const COMMANDS: readonly { spec: CommandSpec; run: (v: FlagValues) => Promise<unknown> }[] = [
+/**
+ * Every subcommand with its runner. `positional` names the flag that a
+ * leading bare argument fills (`lorapt experiment table2` is
+ * `lorapt experiment --experiment table2`).
+ */
+export const COMMANDS: readonly {
+  spec: CommandSpec;
+  run: (v: FlagValues) => Promise<unknown>;
+  positional?: string;
+}[] = [
   { spec: PRETRAIN, run: runPretrain },
   { spec: FINETUNE, run: runFinetune },
   { spec: PREDICT, run: runPredict },
   { spec: EVAL, run: runEval },
   { spec: RENDER, run: runRender },
   { spec: VIEW, run: runView },
+  { spec: EXPERIMENT, run: runExperiment, positional: "experiment" },
   { spec: DEMO, run: runDemo },
 ];
 
@@ -71,7 +82,10 @@ export async function main(
     error(`lorapt: unknown command "${name}" (commands: ${COMMANDS.map((c) => c.spec.name).join(", ")})`);
     return 2;
   }
-  return await runCommand(cmd.spec, cmd.run, rest, { log, error });
+  const argv = cmd.positional && rest.length > 0 && !rest[0].startsWith("-")
+    ? [`--${cmd.positional}`, rest[0], ...rest.slice(1)]
+    : rest;
+  return await runCommand(cmd.spec, cmd.run, argv, { log, error });
 }
 
 if (import.meta.main) {

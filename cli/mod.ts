@@ -23,6 +23,13 @@ export type { TrainCommandResult } from "./train_cmd.ts";
 export { PREDICT, runPredict } from "./predict_cmd.ts";
 export { EVAL, type EvalResult, formatSummary, runEval } from "./eval_cmd.ts";
 export { DEMO, type DemoResult, type DemoRow, demoTable, runDemo } from "./demo.ts";
+export {
+  EXPERIMENT,
+  type ExperimentRunResult,
+  runExperiment,
+  slurmScript,
+  type SlurmScriptOptions,
+} from "./experiment_cmd.ts";
 // Types from the layers below that appear in this API, re-exported (types only) so the docs are complete.
 export type { MetricName, MetricSummary, Split, SubjectMetrics } from "../data/mod.ts";
 export type { TrainResult } from "../train/mod.ts";
