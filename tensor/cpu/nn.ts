@@ -58,3 +58,31 @@ export function normalizeKernel([a]: CpuArg[], p: { inner: number; eps: number }
   }
   return r;
 }
+
+/**
+ * The normalize VJP fused: per row of `inner` elements, with r = 1/√(var(x) + eps)
+ * and x̂ the forward output, dx = r·(g − mean(g) − x̂·mean(g·x̂)).
+ */
+export function normalizeBackwardKernel(
+  [xa, ya, ga]: CpuArg[],
+  p: { inner: number; eps: number },
+  out: OutputMeta,
+): TypedArray {
+  const x = xa.data, y = ya.data, g = ga.data, n = p.inner, rows = n ? x.length / n : 0;
+  const r = allocArray(out.dtype, x.length);
+  for (let row = 0; row < rows; row++) {
+    const base = row * n;
+    let s = 0;
+    for (let i = 0; i < n; i++) s += x[base + i];
+    const mu = s / n;
+    let v = 0, sg = 0, sgy = 0;
+    for (let i = 0; i < n; i++) {
+      v += (x[base + i] - mu) ** 2;
+      sg += g[base + i];
+      sgy += g[base + i] * y[base + i];
+    }
+    const rstd = 1 / Math.sqrt(v / n + p.eps), mg = sg / n, mgy = sgy / n;
+    for (let i = 0; i < n; i++) r[base + i] = rstd * (g[base + i] - mg - y[base + i] * mgy);
+  }
+  return r;
+}

@@ -10,8 +10,9 @@ import { defineOp } from "../registry.ts";
 import { defaultRng, type Rng } from "../random.ts";
 import { normAxis } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
-import { normalizeKernel, oneHotKernel, softmaxKernel } from "../cpu/nn.ts";
-import { gpuNormalize, gpuOneHot, gpuSoftmax } from "../webgpu/kernels_reduce.ts";
+import { normalizeBackwardKernel, normalizeKernel, oneHotKernel, softmaxKernel } from "../cpu/nn.ts";
+import { gpuNormalize, gpuNormalizeBackward, gpuOneHot, gpuSoftmax } from "../webgpu/kernels_reduce.ts";
+import { isGradEnabled } from "../grad_mode.ts";
 import { rand } from "./creation.ts";
 import { add, cast, div, ge, mul, sqrt, sub } from "./elementwise.ts";
 import { logsumexp, mean, sum, variance } from "./reduce.ts";
@@ -72,6 +73,24 @@ interface NormalizeParams {
   inner: number;
 }
 
+/** The normalize VJP as one op; see NORMALIZE's vjp. */
+const NORMALIZE_BACKWARD = defineOp<{ inner: number; eps: number }>({
+  name: "normalizeBackward",
+  infer: ([x, y, g]) => {
+    for (const [what, t] of [["x̂", y], ["g", g]] as const) {
+      if (t.shape.length !== x.shape.length || t.shape.some((d, i) => d !== x.shape[i])) {
+        throw new ShapeError(
+          `normalizeBackward: ${what} ${fmtShape(t.shape)} must have x's shape ${fmtShape(x.shape)}`,
+        );
+      }
+    }
+    return { shape: x.shape, dtype: x.dtype };
+  },
+  cpu: normalizeBackwardKernel,
+  kernels: { webgpu: gpuNormalizeBackward },
+  nondiff: "runs only inside an unrecorded backward pass; a recorded one (createGraph) uses the composite VJP",
+});
+
 const NORMALIZE = defineOp<NormalizeParams>({
   name: "normalize",
   infer: ([a]) => {
@@ -80,8 +99,11 @@ const NORMALIZE = defineOp<NormalizeParams>({
   },
   cpu: normalizeKernel,
   kernels: { webgpu: gpuNormalize },
-  // With x̂ the output and r = 1/√(var + eps) per row: dx = r·(g − mean(g) − x̂·mean(g·x̂)).
-  vjp: (g, { inputs: [x], output: y, params: { k, eps } }) => {
+  // With x̂ the output and r = 1/√(var + eps) per row: dx = r·(g − mean(g) − x̂·mean(g·x̂)). An unrecorded
+  // backward pass (the usual one) runs it as one fused op; a recorded one (createGraph) composes it from
+  // differentiable ops so that it can be differentiated again.
+  vjp: (g, { inputs: [x], output: y, params: { k, eps, inner } }) => {
+    if (!isGradEnabled()) return [apply(NORMALIZE_BACKWARD, [x, y, g], { inner, eps })];
     const axes = Array.from({ length: k }, (_, i) => x.rank - k + i);
     const rstd = div(1, sqrt(add(variance(x, axes, { keepdims: true, correction: 0 }), eps)));
     return [mul(rstd, sub(sub(g, mean(g, axes, true)), mul(y, mean(mul(g, y), axes, true))))];

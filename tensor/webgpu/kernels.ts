@@ -76,7 +76,7 @@ export function stridedMap(
   compute: string,
   floats: readonly number[] = [],
 ): GpuBuffer {
-  const total = sizeOf(out.shape), rank = out.shape.length;
+  const total = sizeOf(out.shape);
   const contiguous = stridesOf(out.shape);
   const direct = views.map((v, j) =>
     v.offset === 0 && sizeOf(inputs[j].shape) === total &&
@@ -84,8 +84,12 @@ export function stridedMap(
   );
   const scalar = inputs.map((t) => sizeOf(t.shape) === 1);
   const names = ["x", "y", "z"];
-  const words: number[] = [0, 0, ...out.shape];
-  for (const v of views) words.push(v.offset, ...v.strides);
+  // Index arithmetic runs on the collapsed shape: axes of extent 1 dropped, and neighbours merged where every
+  // input steps through them as one axis (a [2,8,64,64,64] − [2,8,1,1,1] broadcast indexes as [16, 262144]).
+  const { shape: cshape, views: cviews } = collapseAxes(out.shape, views);
+  const rank = cshape.length;
+  const words: number[] = [0, 0, ...cshape];
+  for (const v of cviews) words.push(v.offset, ...v.strides);
   const paramBase = words.length;
   let code = `@group(0) @binding(0) var<storage, read_write> out: array<${wgslType(out.dtype)}>;\n`;
   code += `@group(0) @binding(1) var<storage, read> info: array<u32>;\n`;
@@ -97,16 +101,19 @@ export function stridedMap(
   code += HEADER + entry(64) + `  ${gridIndex()}\n  if (i >= info[0]) { return; }\n`;
   const strided = inputs.some((_, j) => !direct[j] && !scalar[j]);
   if (strided) {
+    // Unrolled per axis (rank is known when the code is built); the outermost axis needs no modulo.
     code += `  var rem = i + info[1];\n`;
     inputs.forEach((_, j) => (code += `  var o${j}: i32 = bitcast<i32>(info[${2 + rank + j * (rank + 1)}u]);\n`));
-    code += `  for (var d: i32 = ${
-      rank - 1
-    }; d >= 0; d--) {\n    let ext = info[2u + u32(d)];\n    let c = i32(rem % ext);\n    rem = rem / ext;\n`;
-    inputs.forEach((
-      _,
-      j,
-    ) => (code += `    o${j} += c * bitcast<i32>(info[${3 + rank + j * (rank + 1)}u + u32(d)]);\n`));
-    code += `  }\n`;
+    for (let d = rank - 1; d >= 0; d--) {
+      code += d > 0
+        ? `  let c${d} = i32(rem % info[${2 + d}u]); rem = rem / info[${2 + d}u];\n`
+        : `  let c0 = i32(rem);\n`;
+      inputs.forEach((_, j) => {
+        if (!direct[j] && !scalar[j] && cviews[j].strides[d] !== 0) {
+          code += `  o${j} += c${d} * bitcast<i32>(info[${3 + rank + j * (rank + 1) + d}u]);\n`;
+        }
+      });
+    }
   }
   inputs.forEach((_, j) => {
     const idx = scalar[j] ? "0u" : direct[j] ? "i" : `u32(o${j})`;
@@ -133,6 +140,28 @@ export function stridedMap(
     ctx.release(m);
   }
   return o;
+}
+
+/**
+ * Drops output axes of extent 1 and merges neighbouring axes that every view
+ * walks as one (stride of the outer = stride of the inner × its extent).
+ * Keeps at least one axis.
+ */
+export function collapseAxes(
+  shape: Shape,
+  views: readonly StridedView[],
+): { shape: number[]; views: StridedView[] } {
+  const keep = shape.map((_, a) => a).filter((a) => shape[a] !== 1);
+  let outShape = keep.map((a) => shape[a]);
+  let strides = views.map((v) => keep.map((a) => v.strides[a]));
+  for (let a = outShape.length - 2; a >= 0; a--) {
+    if (strides.every((s) => s[a] === s[a + 1] * outShape[a + 1])) {
+      outShape = [...outShape.slice(0, a), outShape[a] * outShape[a + 1], ...outShape.slice(a + 2)];
+      strides = strides.map((s) => [...s.slice(0, a), s[a + 1], ...s.slice(a + 2)]);
+    }
+  }
+  if (outShape.length === 0) return { shape: [1], views: views.map((v) => ({ offset: v.offset, strides: [0] })) };
+  return { shape: outShape, views: views.map((v, j) => ({ offset: v.offset, strides: strides[j] })) };
 }
 
 /** Elements per chunk: everything when it fits one binding, else an aligned share of it. */

@@ -14,6 +14,7 @@ import { batchOffsetsWgsl, blockedMatmulCode, tiledMatmulCode } from "./matmul_b
 import { blockedConvCode, blockedWeightGradCode, CONV_BW, WGRAD_OB } from "./conv_blocked.ts";
 import { stridedMap } from "./kernels.ts";
 import { checkLoop, gpuReduce, LOOP_LIMIT } from "./kernels_reduce.ts";
+import { patchConv, patchConvTranspose, patchWeightGrad } from "./conv_patch.ts";
 
 // 32×16 outputs per invocation measured fastest on llvmpipe (28–31 GFLOP/s at
 // the transformer shapes, against 2–5 for 4×4 blocks): bench/RESULTS.md.
@@ -187,6 +188,8 @@ function blockedConv(ctx: GpuContext, x: GpuArg, w: GpuArg, pad: number[], out: 
 /** Direct conv3d: register-blocked where it applies, else one output element per invocation. */
 export const gpuConv3d: GpuKernel<ConvParams> = (ctx, [x, w], p, out) => {
   needF32("conv3d", [x, w]);
+  const patched = patchConv(ctx, x, w, p, out);
+  if (patched) return patched;
   checkLoop(ctx, w.shape[1] * (1 + w.shape[2] * (1 + w.shape[3] * (1 + w.shape[4]))), `a ${w.shape.slice(1)} kernel`);
   if (blockable(ctx, p, w.shape[4])) {
     const o = blockedConv(ctx, x, w, p.padding, out);
@@ -270,6 +273,8 @@ function convDispatch(ctx: GpuContext, code: string, x: GpuArg, w: GpuArg, total
  */
 export const gpuConvTranspose3d: GpuKernel<ConvParams> = (ctx, [x, w], p, out) => {
   needF32("convTranspose3d", [x, w]);
+  const patched = patchConvTranspose(ctx, x, w, p, out);
+  if (patched) return patched;
   const cig = x.shape[1] / p.groups;
   checkLoop(
     ctx,
@@ -332,6 +337,8 @@ export const gpuConvTranspose3d: GpuKernel<ConvParams> = (ctx, [x, w], p, out) =
  */
 export const gpuConv3dWeightGrad: GpuKernel<ConvParams> = (ctx, [x, gy], p, out) => {
   needF32("conv3dWeightGrad", [x, gy]);
+  const patched = patchWeightGrad(ctx, x, gy, p, out);
+  if (patched) return patched;
   const [N, C, D, H, W] = x.shape, [, O, OD, OH, OW] = gy.shape, [, Cg, KD, KH, KW] = out.shape;
   const total = sizeOf(out.shape);
   if (x.buffer.bytes > ctx.maxBinding || gy.buffer.bytes > ctx.maxBinding) {

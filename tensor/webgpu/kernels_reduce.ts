@@ -226,8 +226,9 @@ export const gpuOneHot: GpuKernel<{ classes: number }> = (ctx, [a], p, out) => {
  * their statistics in chunks (count, mean, M2 each, two passes over the
  * chunk), merged per row with Chan et al.'s pairwise update.
  */
-export const gpuNormalize: GpuKernel<{ inner: number; eps: number }> = (ctx, [a], p) => {
-  const total = sizeOf(a.shape), n = p.inner, rows = n ? total / n : 0;
+/** Per-row [mean, 1/√(var + eps)] of `a` read as rows of `inner` elements (two passes per chunk, Chan merge). */
+function rowStats(ctx: GpuContext, a: GpuArg, inner: number, eps: number): GpuBuffer {
+  const total = sizeOf(a.shape), n = inner, rows = n ? total / n : 0;
   const chunk = Math.floor(LOOP_LIMIT / 2), chunks = Math.max(1, Math.ceil(n / chunk));
   const stats = ctx.alloc(Math.max(1, rows) * 8);
   const partial = ctx.alloc(Math.max(1, rows * chunks) * 12);
@@ -273,11 +274,17 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   out[2u * i + 1u] = inverseSqrt(m2 / cnt + bitcast<f32>(info[2]));
 }
 `;
-  const m2 = ctx.meta([rows, chunks], [p.eps]);
+  const m2 = ctx.meta([rows, chunks], [eps]);
   ctx.dispatch(code, [stats, m2, partial], rows);
   ctx.release(m2);
   ctx.release(partial);
-  code = `@group(0) @binding(0) var<storage, read_write> out: array<f32>;
+  return stats;
+}
+
+export const gpuNormalize: GpuKernel<{ inner: number; eps: number }> = (ctx, [a], p) => {
+  const total = sizeOf(a.shape), n = p.inner;
+  const stats = rowStats(ctx, a, n, p.eps);
+  const code = `@group(0) @binding(0) var<storage, read_write> out: array<f32>;
 @group(0) @binding(1) var<storage, read> info: array<u32>;
 @group(0) @binding(2) var<storage, read> in0: array<f32>;
 @group(0) @binding(3) var<storage, read> st: array<f32>;
@@ -294,5 +301,76 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   ctx.dispatch(code, [o, m3, a.buffer, stats], total);
   ctx.release(m3);
   ctx.release(stats);
+  return o;
+};
+
+/**
+ * The normalize VJP in one pass structure: row statistics of x (as the
+ * forward), per-row means of g and g·x̂ (chunked partial sums, then a
+ * per-row merge), and dx = rstd·(g − mean(g) − x̂·mean(g·x̂)) per element.
+ */
+export const gpuNormalizeBackward: GpuKernel<{ inner: number; eps: number }> = (ctx, [x, y, g], p) => {
+  const total = sizeOf(x.shape), n = p.inner, rows = n ? total / n : 0;
+  const stats = rowStats(ctx, x, n, p.eps);
+  const chunk = LOOP_LIMIT, chunks = Math.max(1, Math.ceil(n / chunk));
+  const partial = ctx.alloc(Math.max(1, rows * chunks) * 8);
+  let code = `@group(0) @binding(0) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read> info: array<u32>;
+@group(0) @binding(2) var<storage, read> yv: array<f32>;
+@group(0) @binding(3) var<storage, read> gv: array<f32>;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.y * nwg.x * 64u + gid.x;
+  if (i >= info[0]) { return; }
+  let n = info[1]; let chunks = info[2]; let len = info[3];
+  let row = i / chunks; let k0 = (i % chunks) * len; let k1 = min(n, k0 + len);
+  let base = row * n;
+  var sg = 0.0; var sgy = 0.0;
+  for (var k: u32 = k0; k < k1; k++) { let gk = gv[base + k]; sg += gk; sgy += gk * yv[base + k]; }
+  out[2u * i] = sg; out[2u * i + 1u] = sgy;
+}
+`;
+  const m1 = ctx.meta([rows * chunks, n, chunks, chunk]);
+  ctx.dispatch(code, [partial, m1, y.buffer, g.buffer], rows * chunks);
+  ctx.release(m1);
+  const means = ctx.alloc(Math.max(1, rows) * 8);
+  code = `@group(0) @binding(0) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read> info: array<u32>;
+@group(0) @binding(2) var<storage, read> part: array<f32>;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.y * nwg.x * 64u + gid.x;
+  if (i >= info[0]) { return; }
+  let chunks = info[1];
+  var sg = 0.0; var sgy = 0.0;
+  for (var c: u32 = 0u; c < chunks; c++) { sg += part[2u * (i * chunks + c)]; sgy += part[2u * (i * chunks + c) + 1u]; }
+  let n = f32(info[2]);
+  out[2u * i] = sg / n; out[2u * i + 1u] = sgy / n;
+}
+`;
+  const m2 = ctx.meta([rows, chunks, n]);
+  ctx.dispatch(code, [means, m2, partial], rows);
+  ctx.release(m2);
+  ctx.release(partial);
+  code = `@group(0) @binding(0) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read> info: array<u32>;
+@group(0) @binding(2) var<storage, read> yv: array<f32>;
+@group(0) @binding(3) var<storage, read> gv: array<f32>;
+@group(0) @binding(4) var<storage, read> st: array<f32>;
+@group(0) @binding(5) var<storage, read> mg: array<f32>;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.y * nwg.x * 64u + gid.x;
+  if (i >= info[0]) { return; }
+  let row = i / info[1];
+  out[i] = st[2u * row + 1u] * (gv[i] - mg[2u * row] - yv[i] * mg[2u * row + 1u]);
+}
+`;
+  const o = ctx.alloc(total * 4);
+  const m3 = ctx.meta([total, n]);
+  ctx.dispatch(code, [o, m3, y.buffer, g.buffer, stats, means], total);
+  ctx.release(m3);
+  ctx.release(stats);
+  ctx.release(means);
   return o;
 };

@@ -11,6 +11,7 @@ import {
   cast,
   conv3d,
   conv3dWeightGrad,
+  convTranspose3d,
   cpuBackend,
   eq,
   fromArray,
@@ -218,6 +219,37 @@ const CONV_CASES: [string, (x: Tensor, w: Tensor) => Tensor, () => Tensor[]][] =
     "3×2×3 pad [1,0,2]",
     (x, w) => conv3d(x, w, null, { padding: [1, 0, 2] }),
     () => [uniform([1, 2, 4, 5, 6], rng), uniform([3, 2, 3, 2, 3], rng)],
+  ],
+  // Stride = kernel: the patch kernels (conv_patch.ts), odd channel counts and extents that leave a remainder.
+  [
+    "patchwise 2×2×2 stride 2, 5 output channels, extents 5×6×7",
+    (x, w) => conv3d(x, w, null, { stride: 2 }),
+    () => [uniform([2, 3, 5, 6, 7], rng), uniform([5, 3, 2, 2, 2], rng)],
+  ],
+  [
+    "patchwise 4×4×4 stride 4 (64 taps), one input channel",
+    (x, w) => conv3d(x, w, null, { stride: 4 }),
+    () => [uniform([1, 1, 8, 8, 12], rng), uniform([6, 1, 4, 4, 4], rng)],
+  ],
+  [
+    "patchwise 2×1×3 stride [2,1,3]",
+    (x, w) => conv3d(x, w, null, { stride: [2, 1, 3] }),
+    () => [uniform([1, 2, 4, 3, 6], rng), uniform([7, 2, 2, 1, 3], rng)],
+  ],
+  [
+    "patchwise weight gradient over 5,832 positions (two chunks)",
+    (x, w) => conv3d(x, w, null, { stride: 2 }),
+    () => [uniform([1, 2, 36, 36, 36], rng), uniform([3, 2, 2, 2, 2], rng)],
+  ],
+  [
+    "transposed patchwise 2×2×2 stride 2, 3 → 5 channels",
+    (x, w) => convTranspose3d(x, w, null, { stride: 2 }),
+    () => [uniform([2, 3, 3, 4, 5], rng), uniform([3, 5, 2, 2, 2], rng)],
+  ],
+  [
+    "transposed patchwise 1×3×2 stride [1,3,2], 12 output channels",
+    (x, w) => convTranspose3d(x, w, null, { stride: [1, 3, 2] }),
+    () => [uniform([1, 4, 2, 3, 3], rng), uniform([4, 12, 1, 3, 2], rng)],
   ],
 ];
 
