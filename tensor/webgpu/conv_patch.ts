@@ -18,9 +18,11 @@ import { gpuReduce, LOOP_LIMIT } from "./kernels_reduce.ts";
 /** Accumulators one invocation keeps in registers. */
 const REGS = 64;
 
-/** True when stride equals the kernel on every axis, with no padding, dilation or grouping. */
+/** True when stride equals the kernel (larger than 1×1×1) on every axis, with no padding, dilation or grouping. */
 export function isPatchwise(p: ConvParams, kernel: readonly number[], outputPadding?: readonly number[]): boolean {
-  return p.groups === 1 && kernel.every((k, i) => p.stride[i] === k && p.padding[i] === 0 && p.dilation[i] === 1) &&
+  // A 1×1×1 kernel is patchwise too, but the row-blocked kernels serve it better.
+  return p.groups === 1 && kernel.some((k) => k > 1) &&
+    kernel.every((k, i) => p.stride[i] === k && p.padding[i] === 0 && p.dilation[i] === 1) &&
     (outputPadding ?? [0, 0, 0]).every((v) => v === 0);
 }
 

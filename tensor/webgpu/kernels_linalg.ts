@@ -11,7 +11,7 @@ import type { OutputMeta } from "../backend.ts";
 import type { BufferRange, GpuBuffer, GpuContext } from "./context.ts";
 import type { GpuArg, GpuKernel } from "./kernels.ts";
 import { batchOffsetsWgsl, blockedMatmulCode, tiledMatmulCode } from "./matmul_blocked.ts";
-import { blockedConvCode, blockedWeightGradCode, CONV_BW, WGRAD_OB } from "./conv_blocked.ts";
+import { blockedConvCode, blockedWeightGradCode, CONV_BW, wgradBlocks } from "./conv_blocked.ts";
 import { stridedMap } from "./kernels.ts";
 import { checkLoop, gpuReduce, LOOP_LIMIT } from "./kernels_reduce.ts";
 import { patchConv, patchConvTranspose, patchWeightGrad } from "./conv_patch.ts";
@@ -168,8 +168,9 @@ function blockedConv(ctx: GpuContext, x: GpuArg, w: GpuArg, pad: number[], out: 
   const whole = N * sample <= ctx.maxBinding && N * outSample <= ctx.maxBinding;
   if (!whole && (sample % ctx.offsetAlign || outSample % ctx.offsetAlign)) return null;
   const o = ctx.alloc(N * outSample);
-  const code = blockedConvCode(KW, CONV_OB);
-  const per = Math.ceil(OW / CONV_BW) * OH * OD * Math.ceil(O / CONV_OB);
+  const ob = O <= 8 ? 8 : CONV_OB;
+  const code = blockedConvCode(KW, ob);
+  const per = Math.ceil(OW / CONV_BW) * OH * OD * Math.ceil(O / ob);
   const geometry = [C, D, H, W, O, KD, KH, OD, OH, OW, ...pad];
   if (whole) {
     const m = ctx.meta([N * per, ...geometry]);
@@ -349,9 +350,10 @@ export const gpuConv3dWeightGrad: GpuKernel<ConvParams> = (ctx, [x, gy], p, out)
   const chunks = Math.ceil(rowsAll / per);
   const partial = ctx.alloc(chunks * total * 4);
   if (blockable(ctx, p, KW)) {
-    const count = Math.ceil(O / WGRAD_OB) * C * KD * KH;
+    const { OB, CB } = wgradBlocks(KW);
+    const count = Math.ceil(O / OB) * Math.ceil(C / CB) * KD * KH;
     const m = ctx.meta([count * chunks, N, C, D, H, W, O, KD, KH, OD, OH, OW, ...p.padding, per, count, total]);
-    ctx.dispatch(blockedWeightGradCode(KW), [partial, m, x.buffer, gy.buffer], count * chunks, 8);
+    ctx.dispatch(blockedWeightGradCode(KW, OB, CB), [partial, m, x.buffer, gy.buffer], count * chunks, 8);
     ctx.release(m);
   } else {
     const code = `${BINDINGS}${ENTRY}${GEOM}  let Cg = G2;

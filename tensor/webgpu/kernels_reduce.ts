@@ -198,9 +198,28 @@ function copyBox(
 /** Concatenation: one copy dispatch per input. */
 export const gpuConcat: GpuKernel<{ axis: number }> = (ctx, inputs, p, out) => {
   const o = ctx.alloc(sizeOf(out.shape) * 4);
+  // Each input is a block of `inner` elements in each of `outer` rows of the output: one division per element.
+  const outer = sizeOf(out.shape.slice(0, p.axis)), dstRow = sizeOf(out.shape.slice(p.axis));
+  const step = sizeOf(out.shape.slice(p.axis + 1));
   let at = 0;
   for (const t of inputs) {
-    copyBox(ctx, t, o, out.shape, out.shape.map((_, i) => (i === p.axis ? at : 0)));
+    const total = sizeOf(t.shape), inner = outer ? total / outer : 0;
+    if (total) {
+      const T = wgslType(t.dtype);
+      const code = `@group(0) @binding(0) var<storage, read_write> out: array<${T}>;
+@group(0) @binding(1) var<storage, read> info: array<u32>;
+@group(0) @binding(2) var<storage, read> in0: array<${T}>;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.y * nwg.x * 64u + gid.x;
+  if (i >= info[0]) { return; }
+  out[(i / info[1]) * info[2] + info[3] + i % info[1]] = in0[i];
+}
+`;
+      const m = ctx.meta([total, inner, dstRow, at * step]);
+      ctx.dispatch(code, [o, m, t.buffer], total);
+      ctx.release(m);
+    }
     at += t.shape[p.axis];
   }
   return o;
