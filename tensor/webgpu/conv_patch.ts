@@ -135,48 +135,54 @@ export function patchConv(ctx: GpuContext, x: GpuArg, w: GpuArg, p: ConvParams, 
 /**
  * Weight gradient of a stride = kernel conv3d (and, with the roles swapped,
  * of a stride = kernel convTranspose3d): dW[o, c, t] = Σ_{n,p} gy[n,o,p] ·
- * x[n, c, patch p, tap t]. One invocation per (chunk of positions, o, c,
- * block of taps) keeps up to 64 taps; chunks are summed afterwards.
+ * x[n, c, patch p, tap t]. One invocation per (chunk of positions, block of
+ * output channels, c, block of taps) keeps up to 64 (channel, tap) sums;
+ * chunks are summed afterwards.
  */
 export function patchWeightGrad(ctx: GpuContext, x: GpuArg, gy: GpuArg, p: ConvParams, out: OutputMeta) {
   const [N, C, D, H, W] = x.shape, [, O, OD, OH, OW] = gy.shape, [, , KD, KH, KW] = out.shape;
   const T = KD * KH * KW;
   if (!isPatchwise(p, [KD, KH, KW]) || !fits(ctx, x.buffer.bytes, gy.buffer.bytes)) return null;
+  // OB output channels × TB taps in registers: each position loads OB gradients and TB inputs for OB·TB FMAs.
   const TB = divisorAtMost(T, REGS), tBlocks = T / TB;
+  const OB = divisorAtMost(O, Math.floor(REGS / TB)), oBlocks = O / OB;
   const positions = N * OD * OH * OW;
   const per = Math.min(positions, 4096), chunks = Math.ceil(positions / per);
   const total = sizeOf(out.shape);
-  const L: string[] = [HEAD];
+  const L: string[] = [HEAD.replace("var<storage, read> Wt", "var<storage, read> gy")];
   // info: [count, C, D, H, W, O, OD, OH, OW, per, positions, total]
   L.push(`  let C = info[1]; let D = info[2]; let H = info[3]; let W = info[4]; let O = info[5];`);
   L.push(`  let OD = info[6]; let OH = info[7]; let OW = info[8]; let per = info[9]; let P = info[10];`);
   L.push(`  var r = i;`);
-  L.push(
-    `  let tb = r % ${tBlocks}u; r = r / ${tBlocks}u; let c = r % C; r = r / C; let o = r % O; let chunk = r / O;`,
-  );
+  L.push(`  let tb = r % ${tBlocks}u; r = r / ${tBlocks}u; let c = r % C; r = r / C;`);
+  L.push(`  let o0 = (r % ${oBlocks}u) * ${OB}u; let chunk = r / ${oBlocks}u;`);
   L.push(`  let q0 = chunk * per; let q1 = min(P, q0 + per);`);
   L.push(`  let sp = D * H * W; let osp = OD * OH * OW;`);
-  for (let j = 0; j < TB; j++) L.push(`  var a${j} = 0.0;`);
+  for (let j = 0; j < TB; j++) {
+    L.push(`  let t${j} = tb * ${TB}u + ${j}u;`);
+    L.push(`  let x${j} = ((t${j} / ${KH * KW}u) * H + (t${j} / ${KW}u) % ${KH}u) * W + t${j} % ${KW}u;`);
+  }
+  for (let o = 0; o < OB; o++) L.push(`  ${Array.from({ length: TB }, (_, j) => `var a${o}_${j} = 0.0;`).join(" ")}`);
   L.push(`  for (var q: u32 = q0; q < q1; q++) {`);
   L.push(`    let n = q / osp; let s = q % osp;`);
   L.push(`    let ow = s % OW; let oh = (s / OW) % OH; let od = s / (OW * OH);`);
-  L.push(`    let g = gy[(n * O + o) * osp + s];`);
   L.push(`    let xb = (n * C + c) * sp + (od * ${KD}u * H + oh * ${KH}u) * W + ow * ${KW}u;`);
-  for (let j = 0; j < TB; j++) {
-    L.push(`    {`);
-    L.push(`      let t = tb * ${TB}u + ${j}u;`);
-    L.push(`      a${j} += g * X[xb + ((t / ${KH * KW}u) * H + (t / ${KW}u) % ${KH}u) * W + t % ${KW}u];`);
-    L.push(`    }`);
+  L.push(`    let gb = (n * O + o0) * osp + s;`);
+  for (let j = 0; j < TB; j++) L.push(`    let v${j} = X[xb + x${j}];`);
+  for (let o = 0; o < OB; o++) {
+    L.push(`    let g${o} = gy[gb + ${o}u * osp];`);
+    for (let j = 0; j < TB; j++) L.push(`    a${o}_${j} = fma(g${o}, v${j}, a${o}_${j});`);
   }
   L.push(`  }`);
-  L.push(`  let ob = chunk * info[11] + (o * C + c) * ${T}u + tb * ${TB}u;`);
-  for (let j = 0; j < TB; j++) L.push(`  out[ob + ${j}u] = a${j};`);
+  for (let o = 0; o < OB; o++) {
+    L.push(`  let ob${o} = chunk * info[11] + ((o0 + ${o}u) * C + c) * ${T}u + tb * ${TB}u;`);
+    for (let j = 0; j < TB; j++) L.push(`  out[ob${o} + ${j}u] = a${o}_${j};`);
+  }
   L.push(`}`);
-  const code = L.join("\n").replace("var<storage, read> Wt", "var<storage, read> gy");
-  const count = chunks * O * C * tBlocks;
+  const count = chunks * oBlocks * C * tBlocks;
   const partial = ctx.alloc(chunks * total * 4);
   const m = ctx.meta([count, C, D, H, W, O, OD, OH, OW, per, positions, total]);
-  ctx.dispatch(code, [partial, m, x.buffer, gy.buffer], count, 8);
+  ctx.dispatch(L.join("\n"), [partial, m, x.buffer, gy.buffer], count, 8);
   ctx.release(m);
   if (chunks === 1) return partial;
   const summed = gpuReduce("sum")(ctx, [{ buffer: partial, shape: [chunks, total], dtype: "float32" }], { axes: [0] }, {

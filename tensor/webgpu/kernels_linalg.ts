@@ -350,7 +350,7 @@ export const gpuConv3dWeightGrad: GpuKernel<ConvParams> = (ctx, [x, gy], p, out)
   const chunks = Math.ceil(rowsAll / per);
   const partial = ctx.alloc(chunks * total * 4);
   if (blockable(ctx, p, KW)) {
-    const { OB, CB } = wgradBlocks(KW);
+    const { OB, CB } = wgradBlocks(KW, O, C);
     const count = Math.ceil(O / OB) * Math.ceil(C / CB) * KD * KH;
     const m = ctx.meta([count * chunks, N, C, D, H, W, O, KD, KH, OD, OH, OW, ...p.padding, per, count, total]);
     ctx.dispatch(blockedWeightGradCode(KW, OB, CB), [partial, m, x.buffer, gy.buffer], count * chunks, 8);

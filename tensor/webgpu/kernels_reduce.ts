@@ -238,22 +238,18 @@ export const gpuOneHot: GpuKernel<{ classes: number }> = (ctx, [a], p, out) => {
   return o;
 };
 
-/**
- * Fused normalisation over rows of `inner` trailing elements: one dispatch
- * computes each row's mean and 1/√(var + eps), a second writes
- * (x − mean)·rstd for every element. Rows longer than the loop limit get
- * their statistics in chunks (count, mean, M2 each, two passes over the
- * chunk), merged per row with Chan et al.'s pairwise update.
- */
 /** Per-row [mean, 1/√(var + eps)] of `a` read as rows of `inner` elements (two passes per chunk, Chan merge). */
 function rowStats(ctx: GpuContext, a: GpuArg, inner: number, eps: number): GpuBuffer {
   const total = sizeOf(a.shape), n = inner, rows = n ? total / n : 0;
   const chunk = Math.floor(LOOP_LIMIT / 2), chunks = Math.max(1, Math.ceil(n / chunk));
   const stats = ctx.alloc(Math.max(1, rows) * 8);
   const partial = ctx.alloc(Math.max(1, rows * chunks) * 12);
+  // Rows of a multiple of 4 are read as vec4 (the chunk length is one too); indices below count vec4s.
+  const v = n % 4 === 0 ? 4 : 1, E = v === 4 ? "vec4<f32>" : "f32";
+  const red = (x: string) => (v === 4 ? `dot(${x}, vec4<f32>(1.0))` : x);
   let code = `@group(0) @binding(0) var<storage, read_write> out: array<f32>;
 @group(0) @binding(1) var<storage, read> info: array<u32>;
-@group(0) @binding(2) var<storage, read> in0: array<f32>;
+@group(0) @binding(2) var<storage, read> in0: array<${E}>;
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.y * nwg.x * 64u + gid.x;
@@ -261,16 +257,17 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let n = info[1]; let chunks = info[2]; let len = info[3];
   let row = i / chunks; let k0 = (i % chunks) * len; let k1 = min(n, k0 + len);
   let base = row * n;
-  var s = 0.0;
+  var s = ${E}(0.0);
   for (var k: u32 = k0; k < k1; k++) { s += in0[base + k]; }
-  let cnt = f32(k1 - k0);
-  let mu = s / cnt;
-  var m2 = 0.0;
-  for (var k: u32 = k0; k < k1; k++) { let d = in0[base + k] - mu; m2 += d * d; }
+  let cnt = f32(k1 - k0) * ${v}.0;
+  let mu = ${red("s")} / cnt;
+  var s2 = ${E}(0.0);
+  for (var k: u32 = k0; k < k1; k++) { let d = in0[base + k] - mu; s2 += d * d; }
+  let m2 = ${red("s2")};
   out[3u * i] = cnt; out[3u * i + 1u] = mu; out[3u * i + 2u] = m2;
 }
 `;
-  const m1 = ctx.meta([rows * chunks, n, chunks, chunk]);
+  const m1 = ctx.meta([rows * chunks, n / v, chunks, chunk / v]);
   ctx.dispatch(code, [partial, m1, a.buffer], rows * chunks);
   ctx.release(m1);
   code = `@group(0) @binding(0) var<storage, read_write> out: array<f32>;
@@ -300,12 +297,20 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   return stats;
 }
 
+/**
+ * Fused normalisation over rows of `inner` trailing elements: one dispatch
+ * computes each row's mean and 1/√(var + eps), a second writes
+ * (x − mean)·rstd for every element. Rows longer than the loop limit get
+ * their statistics in chunks (count, mean, M2 each, two passes over the
+ * chunk), merged per row with Chan et al.'s pairwise update.
+ */
 export const gpuNormalize: GpuKernel<{ inner: number; eps: number }> = (ctx, [a], p) => {
   const total = sizeOf(a.shape), n = p.inner;
   const stats = rowStats(ctx, a, n, p.eps);
-  const code = `@group(0) @binding(0) var<storage, read_write> out: array<f32>;
+  const v = n % 4 === 0 ? 4 : 1, E = v === 4 ? "vec4<f32>" : "f32";
+  const code = `@group(0) @binding(0) var<storage, read_write> out: array<${E}>;
 @group(0) @binding(1) var<storage, read> info: array<u32>;
-@group(0) @binding(2) var<storage, read> in0: array<f32>;
+@group(0) @binding(2) var<storage, read> in0: array<${E}>;
 @group(0) @binding(3) var<storage, read> st: array<f32>;
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -316,8 +321,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }
 `;
   const o = ctx.alloc(total * 4);
-  const m3 = ctx.meta([total, n]);
-  ctx.dispatch(code, [o, m3, a.buffer, stats], total);
+  const m3 = ctx.meta([total / v, n / v]);
+  ctx.dispatch(code, [o, m3, a.buffer, stats], total / v);
   ctx.release(m3);
   ctx.release(stats);
   return o;
@@ -333,10 +338,13 @@ export const gpuNormalizeBackward: GpuKernel<{ inner: number; eps: number }> = (
   const stats = rowStats(ctx, x, n, p.eps);
   const chunk = LOOP_LIMIT, chunks = Math.max(1, Math.ceil(n / chunk));
   const partial = ctx.alloc(Math.max(1, rows * chunks) * 8);
+  // As in rowStats: rows of a multiple of 4 move as vec4, and indices count vec4s.
+  const v = n % 4 === 0 ? 4 : 1, E = v === 4 ? "vec4<f32>" : "f32";
+  const red = (x: string) => (v === 4 ? `dot(${x}, vec4<f32>(1.0))` : x);
   let code = `@group(0) @binding(0) var<storage, read_write> out: array<f32>;
 @group(0) @binding(1) var<storage, read> info: array<u32>;
-@group(0) @binding(2) var<storage, read> yv: array<f32>;
-@group(0) @binding(3) var<storage, read> gv: array<f32>;
+@group(0) @binding(2) var<storage, read> yv: array<${E}>;
+@group(0) @binding(3) var<storage, read> gv: array<${E}>;
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.y * nwg.x * 64u + gid.x;
@@ -344,12 +352,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let n = info[1]; let chunks = info[2]; let len = info[3];
   let row = i / chunks; let k0 = (i % chunks) * len; let k1 = min(n, k0 + len);
   let base = row * n;
-  var sg = 0.0; var sgy = 0.0;
+  var sg = ${E}(0.0); var sgy = ${E}(0.0);
   for (var k: u32 = k0; k < k1; k++) { let gk = gv[base + k]; sg += gk; sgy += gk * yv[base + k]; }
-  out[2u * i] = sg; out[2u * i + 1u] = sgy;
+  out[2u * i] = ${red("sg")}; out[2u * i + 1u] = ${red("sgy")};
 }
 `;
-  const m1 = ctx.meta([rows * chunks, n, chunks, chunk]);
+  const m1 = ctx.meta([rows * chunks, n / v, chunks, chunk / v]);
   ctx.dispatch(code, [partial, m1, y.buffer, g.buffer], rows * chunks);
   ctx.release(m1);
   const means = ctx.alloc(Math.max(1, rows) * 8);
@@ -371,10 +379,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   ctx.dispatch(code, [means, m2, partial], rows);
   ctx.release(m2);
   ctx.release(partial);
-  code = `@group(0) @binding(0) var<storage, read_write> out: array<f32>;
+  code = `@group(0) @binding(0) var<storage, read_write> out: array<${E}>;
 @group(0) @binding(1) var<storage, read> info: array<u32>;
-@group(0) @binding(2) var<storage, read> yv: array<f32>;
-@group(0) @binding(3) var<storage, read> gv: array<f32>;
+@group(0) @binding(2) var<storage, read> yv: array<${E}>;
+@group(0) @binding(3) var<storage, read> gv: array<${E}>;
 @group(0) @binding(4) var<storage, read> st: array<f32>;
 @group(0) @binding(5) var<storage, read> mg: array<f32>;
 @compute @workgroup_size(64)
@@ -386,8 +394,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }
 `;
   const o = ctx.alloc(total * 4);
-  const m3 = ctx.meta([total, n]);
-  ctx.dispatch(code, [o, m3, y.buffer, g.buffer, stats, means], total);
+  const m3 = ctx.meta([total / v, n / v]);
+  ctx.dispatch(code, [o, m3, y.buffer, g.buffer, stats, means], total / v);
   ctx.release(m3);
   ctx.release(stats);
   ctx.release(means);
