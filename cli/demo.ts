@@ -1,18 +1,20 @@
 /**
  * `lorapt demo`, the main job (`deno task demo`): the whole pipeline on
- * phantoms generated on the spot, sized to finish in about four minutes on
- * a 2-core machine.
+ * phantoms generated on the spot, sized to finish within ten minutes on a
+ * 2-core machine with the software WebGPU adapter.
  *
- * 1. Writes tumour and hippocampus phantom datasets under `<out>/data/`.
- * 2. Pre-trains a `unetr-tiny` on the tumour phantoms (`lorapt pretrain`),
- *    or takes `--pretrained FILE` when given.
+ * 1. Writes a hippocampus phantom dataset under `<out>/data/`.
+ * 2. Starts from the `unetr-small` this repository pre-trained on tumour
+ *    phantoms and ships in `weights/` (made by `tools/pretrain_weights.ts`,
+ *    recorded next to the weights), or from `--pretrained FILE`, or, with
+ *    `--pretrain`, pre-trains on tumour phantoms first (`lorapt pretrain`).
  * 3. Fine-tunes it on 5 hippocampus phantoms (the paper's few-shot setting)
- *    with each method (`lorapt finetune`; LoRA-PT in paper mode at rank 1,
- *    and full fine-tuning as the baseline by default), predicts the held-out
- *    phantoms (`lorapt predict --subjects test`) and scores them
- *    (`lorapt eval`).
+ *    with each of the eight methods at the paper's ranks (`lorapt finetune`;
+ *    LoRA-PT in paper mode), predicts the held-out phantoms
+ *    (`lorapt predict --subjects test`) and scores them (`lorapt eval`).
  * 4. Prints a Table-2-style comparison, writes it to `<out>/table.md`, and
- *    draws every test case under every method into `<out>/report/report.html`.
+ *    draws every test case under every method into `<out>/report/`
+ *    (`report.html` and PNG slices: truth and prediction in colour).
  *
  * The schedule is a few epochs instead of the protocol's 1000, and a short
  * schedule needs larger steps than the protocol's 1e-3: the numbers show the
@@ -22,7 +24,7 @@
  */
 import { checkLabel, makePhantomDataset, readNifti } from "../data/mod.ts";
 import { useBackend } from "../tensor/mod.ts";
-import { formatDuration, METHODS } from "../train/mod.ts";
+import { formatDuration, METHODS, PAPER_RANKS } from "../train/mod.ts";
 import { renderReport } from "../viz/mod.ts";
 import { type CommandSpec, flag, type FlagValues, need, num, parseFlags, str, UsageError } from "./args.ts";
 import { FINETUNE, PRETRAIN, runFinetune, runPretrain } from "./train_cmd.ts";
@@ -30,37 +32,73 @@ import { PREDICT, runPredict } from "./predict_cmd.ts";
 import { EVAL, runEval } from "./eval_cmd.ts";
 import { runCommand } from "./run.ts";
 
-/** Methods the demo runs by default: the headline method and one baseline. */
-export const DEMO_METHODS = ["lora-pt", "full"] as const;
+/** Methods the demo runs by default: the eight of the paper's Table 2. */
+export const DEMO_METHODS = ["full", "linear-probe", "lora", "adapter", "ssf", "lotr", "pissa", "lora-pt"] as const;
+
+/** Models the demo runs, with their phantom grid size and shipped weights. */
+const DEMO_MODELS: Record<string, { size: number; weights: string }> = {
+  "unetr-small": { size: 64, weights: "unetr-small-tumour-phantoms.safetensors" },
+  "unetr-tiny": { size: 40, weights: "unetr-tiny-tumour-phantoms.safetensors" },
+};
 
 /** `lorapt demo`. */
 export const DEMO: CommandSpec = {
   name: "demo",
-  summary: "the main job on phantoms: pre-train, fine-tune on 5 scans, predict, score (about four minutes)",
-  description: "Needs no data. Everything it writes goes under --out (its data/, pretrain/, report/ and\n" +
+  summary: "the main job on phantoms: fine-tune the eight methods on 5 scans, predict, score (under ten minutes)",
+  description: "Needs no data. Starts from the pre-trained weights shipped in weights/ (see weights/*.json for\n" +
+    "how they were made). Everything it writes goes under --out (its data/, pretrain/, report/ and\n" +
     "method folders are replaced).",
   flags: {
     out: { type: "string", value: "DIR", help: "output folder", default: "runs/demo" },
-    quick: { type: "boolean", help: "a smoke run: 2 epochs of each stage, 1 test scan (well under a minute)" },
+    quick: {
+      type: "boolean",
+      help: "a smoke run in about a minute: unetr-tiny (unless --model), 1 epoch, 1 test scan",
+    },
+    model: {
+      type: "string",
+      value: "NAME",
+      help: "unetr-small | unetr-tiny (default: unetr-small; unetr-tiny with --quick)",
+    },
     methods: {
       type: "string",
       value: "LIST",
       help: `comma-separated methods (${METHODS.join(", ")})`,
       default: DEMO_METHODS.join(","),
     },
-    pretrained: { type: "string", value: "FILE", help: "skip pre-training and start from these weights" },
-    "pretrain-epochs": {
-      type: "string",
-      value: "E",
-      help: "pre-training epochs on the tumour phantoms",
-      default: "20",
-    },
-    epochs: { type: "string", value: "E", help: "fine-tuning epochs", default: "20" },
-    size: { type: "string", value: "N", help: "phantom grid size (voxels per axis)", default: "40" },
+    pretrained: { type: "string", value: "FILE", help: "start from these weights instead of the shipped ones" },
+    pretrain: { type: "boolean", help: "pre-train on tumour phantoms first instead of loading weights" },
+    "pretrain-epochs": { type: "string", value: "E", help: "epochs of --pretrain", default: "20" },
+    epochs: { type: "string", value: "E", help: "fine-tuning epochs (default: 6 for unetr-small, 20 for unetr-tiny)" },
+    size: { type: "string", value: "N", help: "phantom grid size (default: 64 for unetr-small, 40 for unetr-tiny)" },
     seed: { type: "string", value: "S", help: "seed of phantoms, split and training", default: "1000" },
-    backend: { type: "string", value: "NAME", help: "auto | cpu | webgpu", default: "cpu" },
+    backend: {
+      type: "string",
+      value: "NAME",
+      help: "auto (WebGPU when an adapter exists) | cpu | webgpu",
+      default: "auto",
+    },
   },
 };
+
+/**
+ * A local path to the weights shipped for `model`: the file itself in a
+ * checkout, or a copy under `cacheDir` when the package was loaded over
+ * https (from JSR).
+ */
+export async function shippedWeights(model: string, cacheDir: string): Promise<string> {
+  const entry = DEMO_MODELS[model];
+  if (!entry) {
+    throw new UsageError(`--model "${model}": weights are shipped for ${Object.keys(DEMO_MODELS).join(", ")}`);
+  }
+  const url = new URL(`../weights/${entry.weights}`, import.meta.url);
+  if (url.protocol === "file:") return decodeURIComponent(url.pathname);
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`could not fetch the shipped weights ${url}: HTTP ${res.status}`);
+  await Deno.mkdir(cacheDir, { recursive: true });
+  const path = `${cacheDir}/${entry.weights}`;
+  await Deno.writeFile(path, new Uint8Array(await res.arrayBuffer()));
+  return path;
+}
 
 /** One row of the demo's table. */
 export interface DemoRow {
@@ -131,7 +169,12 @@ export async function runDemo(v: FlagValues): Promise<DemoResult> {
   const t0 = performance.now();
   const quick = flag(v, "quick");
   const out = need(v, "out").replace(/\/+$/, "");
-  const size = num(v, "size", { min: 32, integer: true });
+  const model = str(v, "model") ?? (quick ? "unetr-tiny" : "unetr-small");
+  if (!DEMO_MODELS[model]) {
+    throw new UsageError(`--model "${model}" is not one of ${Object.keys(DEMO_MODELS).join(", ")}`);
+  }
+  const small = model === "unetr-small";
+  const size = v.size === undefined ? DEMO_MODELS[model].size : num(v, "size", { min: small ? 64 : 32, integer: true });
   const seed = String(num(v, "seed", { integer: true }));
   const backendFlag = need(v, "backend");
   if (!["auto", "cpu", "webgpu"].includes(backendFlag)) {
@@ -140,38 +183,45 @@ export async function runDemo(v: FlagValues): Promise<DemoResult> {
   const methods = need(v, "methods").split(",").map((m) => m.trim()).filter(Boolean);
   if (methods.length === 0) throw new UsageError("--methods: no method given");
   for (const m of methods) if (!METHODS.includes(m)) throw new UsageError(`--methods: unknown method "${m}"`);
+  if (flag(v, "pretrain") && str(v, "pretrained")) {
+    throw new UsageError("--pretrain and --pretrained exclude each other");
+  }
   const pretrainEpochs = quick ? 2 : num(v, "pretrain-epochs", { min: 1, integer: true });
-  const finetuneEpochs = quick ? 2 : num(v, "epochs", { min: 1, integer: true });
+  const finetuneEpochs = quick
+    ? 1
+    : v.epochs === undefined
+    ? (small ? 6 : 20)
+    : num(v, "epochs", { min: 1, integer: true });
   const nTrain = 5, nTest = quick ? 1 : 5, nTumour = 6;
   const minMm3 = Math.round(15 * (size / 40) ** 3);
   const backend = await useBackend(backendFlag as "auto");
   const say = (m: string) => console.log(m);
-  say(`lorapt demo: unetr-tiny on ${size}³ phantoms, backend ${backend}, seed ${seed}, output in ${out}/`);
+  say(`lorapt demo: ${model} on ${size}³ phantoms, backend ${backend}, seed ${seed}, output in ${out}/`);
   for (const d of ["data", "pretrain", "report", ...methods]) await removeIfThere(`${out}/${d}`);
 
-  say(`\n1. phantoms: ${nTumour} tumour and ${nTrain + nTest} hippocampus scans → ${out}/data/`);
+  say(`\n1. phantoms: ${nTrain + nTest} hippocampus scans → ${out}/data/`);
   const common = { size, seed: Number(seed), layout: "authors" as const };
   const hippo = `${out}/data/hippocampus`;
-  await makePhantomDataset({
-    ...common,
-    task: "tumour",
-    n: nTumour,
-    dir: `${out}/data/tumour`,
-    nTrain: nTumour,
-    nValid: 0,
-  });
   await makePhantomDataset({ ...common, task: "hippocampus", n: nTrain + nTest, dir: hippo });
 
-  // Batch 2: 5 scans give 2 steps per epoch (drop_last, as the authors). Fine-tuning uses the authors' Dice
-  // loss; pre-training uses cross-entropy + Dice, which (measured at seed 1000) left a backbone that both
-  // full fine-tuning and LoRA-PT fine-tune better from than a Dice-only pre-training.
+  // Batch 2: 5 scans give 2 steps per epoch (drop_last, as the authors).
   const trainFlags = ["--batch-size", "2", "--seed", seed, "--backend", backendFlag];
-  trainFlags.push("--checkpoint-every", "0", "--ensemble", "2");
+  trainFlags.push("--checkpoint-every", "0", "--ensemble", quick ? "1" : "2");
   let pretrained = str(v, "pretrained");
-  if (!pretrained) {
-    say(`\n2. pre-training unetr-tiny on the tumour phantoms for ${pretrainEpochs} epochs → ${out}/pretrain/`);
+  if (flag(v, "pretrain")) {
+    // Cross-entropy + Dice (measured at seed 1000) left a backbone that both full fine-tuning and LoRA-PT
+    // fine-tune better from than a Dice-only pre-training.
+    say(`\n2. pre-training ${model} on ${nTumour} tumour phantoms for ${pretrainEpochs} epochs → ${out}/pretrain/`);
+    await makePhantomDataset({
+      ...common,
+      task: "tumour",
+      n: nTumour,
+      dir: `${out}/data/tumour`,
+      nTrain: nTumour,
+      nValid: 0,
+    });
     const pre = await run(PRETRAIN, [
-      ...["--data", `${out}/data/tumour`, "--model", "unetr-tiny", "--epochs", String(pretrainEpochs)],
+      ...["--data", `${out}/data/tumour`, "--model", model, "--epochs", String(pretrainEpochs)],
       ...["--out", `${out}/pretrain`, "--loss", "dice-ce", "--lr", "3e-3", ...trainFlags],
     ], runPretrain);
     pretrained = `${out}/pretrain/model_last.safetensors`;
@@ -180,13 +230,16 @@ export async function runDemo(v: FlagValues): Promise<DemoResult> {
         formatDuration(pre.result.seconds)
       }`,
     );
-  } else {
+  } else if (pretrained) {
     say(`\n2. pre-trained weights: ${pretrained}`);
+  } else {
+    pretrained = await shippedWeights(model, `${out}/weights`);
+    say(`\n2. pre-trained weights: ${pretrained} (shipped; pre-trained on tumour phantoms by this project)`);
   }
 
   say(
     `\n3. fine-tuning on ${nTrain} hippocampus phantoms for ${finetuneEpochs} epochs, ${nTest} held out: ` +
-      methods.map((m) => `${m} (lr ${demoLr(m)}${m === "lora-pt" ? ", paper mode, rank 1" : ""})`).join(", "),
+      methods.map((m) => `${m} (lr ${demoLr(m)}${PAPER_RANKS[m] ? `, rank ${PAPER_RANKS[m]}` : ""})`).join(", "),
   );
   const rows: DemoRow[] = [];
   const predictions: { method: string; dir: string }[] = [];
@@ -196,7 +249,7 @@ export async function runDemo(v: FlagValues): Promise<DemoResult> {
     const runDir = `${out}/${method}`;
     say(`\n   ${method}: fine-tune → ${runDir}/`);
     const ft = await run(FINETUNE, [
-      ...["--data", hippo, "--pretrained", pretrained, "--method", method, "--rank", "1"],
+      ...["--data", hippo, "--pretrained", pretrained, "--method", method, "--rank", String(PAPER_RANKS[method] ?? 1)],
       ...["--train-size", String(nTrain), "--epochs", String(finetuneEpochs), "--out", runDir],
       ...["--loss", "dice", "--lr", demoLr(method), ...trainFlags],
     ], runFinetune);
@@ -244,11 +297,13 @@ export async function runDemo(v: FlagValues): Promise<DemoResult> {
 
   const seconds = (performance.now() - t0) / 1000;
   const table = demoTable(rows);
-  const pre = str(v, "pretrained")
+  const pre = flag(v, "pretrain")
+    ? `pre-trained here for ${pretrainEpochs} epochs (tumour phantoms)`
+    : str(v, "pretrained")
     ? `pre-trained weights ${pretrained}`
-    : `pre-train ${pretrainEpochs} epochs (tumour)`;
-  const note = `unetr-tiny, ${size}³ phantoms, ${pre}, fine-tune ${finetuneEpochs} epochs on ${nTrain} scans, ` +
-    `${nTest} test scans, components < ${minMm3} mm³ removed, seed ${seed}, backend ${backend}, ` +
+    : "shipped tumour-phantom weights";
+  const note = `${model}, ${size}³ phantoms, ${pre}, fine-tune ${finetuneEpochs} epoch(s) on ${nTrain} scans, ` +
+    `${nTest} test scan(s), components < ${minMm3} mm³ removed, seed ${seed}, backend ${backend}, ` +
     `${formatDuration(seconds)} in all.`;
   await Deno.writeTextFile(`${out}/table.md`, `${table}\n\n${note}\n`);
   say(`\n5. results on the ${nTest} held-out hippocampus phantoms (mean over scans):\n\n${table}\n\n${note}`);
@@ -257,7 +312,7 @@ export async function runDemo(v: FlagValues): Promise<DemoResult> {
   say(`  report/report.html       slices and 3-D renderings of every test case under every method`);
   say(`  <method>/pred/*.nii.gz   predicted label maps; metrics.csv and summary.json beside them`);
   say(`  <method>/                config.json, split.json, log.jsonl, checkpoints`);
-  say(`  data/, pretrain/         the phantoms and the pre-trained unetr-tiny`);
+  say(`  data/                    the phantoms${flag(v, "pretrain") ? "; pretrain/: the pre-training run" : ""}`);
   return { out, rows, report, seconds };
 }
 
