@@ -1,7 +1,9 @@
 /**
  * Prints the README's CLI reference, generated from the commands' own flag
  * tables, so the documentation cannot drift from the code:
- * `deno run -A tools/cli_reference.ts` (the README test compares).
+ * `deno run -A tools/cli_reference.ts` (the README test compares); with
+ * `--write` it replaces the block between the README's cli-reference markers
+ * and formats the README.
  * @module
  */
 import { COMMANDS } from "../cli/main.ts";
@@ -23,4 +25,18 @@ export function cliReference(): string {
   return out.join("\n");
 }
 
-if (import.meta.main) console.log(cliReference());
+if (import.meta.main) {
+  if (!Deno.args.includes("--write")) {
+    console.log(cliReference());
+  } else {
+    const path = new URL("../README.md", import.meta.url);
+    const text = await Deno.readTextFile(path);
+    const start = "<!-- cli-reference:start -->", end = "<!-- cli-reference:end -->";
+    const a = text.indexOf(start), b = text.indexOf(end);
+    if (a < 0 || b < a) throw new Error(`README.md: the ${start} … ${end} markers are missing`);
+    await Deno.writeTextFile(path, `${text.slice(0, a + start.length)}\n\n${cliReference()}\n${text.slice(b)}`);
+    const fmt = await new Deno.Command(Deno.execPath(), { args: ["fmt", path.pathname] }).output();
+    if (!fmt.success) throw new Error(new TextDecoder().decode(fmt.stderr));
+    console.log("README.md: CLI reference rewritten");
+  }
+}
