@@ -44,6 +44,7 @@ export {
   gt,
   le,
   leakyRelu,
+  leakyReluGrad,
   log,
   lt,
   maximum,
