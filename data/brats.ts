@@ -2,7 +2,9 @@
  * BraTS 2021 for pre-training (issue 10, spec/training-protocol.md §1, §3):
  * the folder layout, multi-modality loading with per-channel z-scores, the
  * tumour label mapping, the seeded 1000/125/126 split, and a miniature
- * BraTS-layout folder built from tumour phantoms for tests and demos.
+ * BraTS-layout folder built from tumour phantoms for tests and demos. For
+ * prediction, {@link findBratsScans} and {@link loadBratsChannels} read
+ * subjects without a segmentation, preprocessed as for training.
  *
  * Layout: `root/ID/ID_{t1,t1ce,t2,flair,seg}.nii.gz` (or `.nii`), e.g.
  * `BraTS2021_00000/BraTS2021_00000_t1ce.nii.gz`. Optional `train.txt`,
@@ -32,6 +34,16 @@ export interface BratsSubject {
   images: Partial<Record<BratsModality, string>>;
   /** Path of `ID_seg.nii.gz` (labels 0, 1 NCR, 2 ED, 4 ET). */
   segPath: string;
+}
+
+/** The BraTS files `dir/ID_{t1,t1ce,t2,flair,seg}.nii.gz` (or `.nii`) that exist, by modality or "seg". */
+async function subjectFiles(dir: string, id: string): Promise<Map<string, string>> {
+  const found = new Map<string, string>();
+  for (const m of [...BRATS_MODALITIES, SEG]) {
+    const path = await nifti(join(dir, `${id}_${m}`));
+    if (path) found.set(m, path);
+  }
+  return found;
 }
 
 /** A BraTS folder as read by {@link loadBrats}. */
@@ -142,11 +154,7 @@ export async function loadBrats(root: string, options: BratsOptions = {}): Promi
   for await (const entry of Deno.readDir(root)) {
     if (!entry.isDirectory) continue;
     const id = entry.name;
-    const found = new Map<string, string>();
-    for (const m of [...BRATS_MODALITIES, SEG]) {
-      const path = await nifti(join(root, `${id}/${id}_${m}`));
-      if (path) found.set(m, path);
-    }
+    const found = await subjectFiles(join(root, id), id);
     if (found.size === 0) continue;
     for (const m of [...modalities, SEG]) {
       if (!found.has(m)) {
@@ -201,6 +209,52 @@ export interface LoadedBratsSubject {
 /** The BraTS label values: NCR 1, ED 2, ET 4 (label 3 is unused since BraTS 2017). */
 const THREE_CLASS = new Map([[0, 0], [1, 1], [2, 2], [4, 3]]);
 
+const fmtGrid = (v: Volume) => `shape [${v.shape}] affine ${JSON.stringify(v.affine.slice(0, 3))}`;
+
+async function readFile(path: string | undefined, what: string, where: string): Promise<Volume> {
+  if (!path) throw new Error(`${where}: loadBrats found no ${what} file for this subject`);
+  if (!(await isFile(path))) throw new Error(`${where}: ${what} file ${path} does not exist`);
+  return await readNifti(path);
+}
+
+/**
+ * The training preprocessing of a subject's images, shared by training and
+ * prediction: each modality read, checked to be on the first one's grid,
+ * z-scored over its voxels > 0, and stored as channel `c` of one `[C, x, y, z]`
+ * float32 array (x fastest).
+ */
+async function readChannels(
+  images: BratsSubject["images"],
+  modalities: readonly BratsModality[],
+  tol: number,
+  where: string,
+): Promise<{ first: Volume; firstPath: string; image: Float32Array }> {
+  const firstPath = images[modalities[0]]!;
+  let first: Volume | undefined, image = new Float32Array(0);
+  for (const [c, m] of modalities.entries()) {
+    const path = images[m];
+    const v = await readFile(path, m, where);
+    if (!first) {
+      first = v;
+      image = new Float32Array(modalities.length * v.data.length);
+    } else if (!sameGrid(first, v, tol)) {
+      throw new Error(
+        `${where}: ${firstPath} (${fmtGrid(first)}) and ${path} (${fmtGrid(v)}) are not on the same grid ` +
+          `(tolerance ${tol} mm)`,
+      );
+    }
+    const data = v.data instanceof Float32Array ? v.data : Float32Array.from(v.data);
+    let normed: Float32Array;
+    try {
+      normed = zScore()({ image: { ...v, data, datatype: "float32" } }, new Rng(0)).image.data;
+    } catch (e) {
+      throw new Error(`${where}: ${path}: ${(e as Error).message}`);
+    }
+    image.set(normed, c * data.length);
+  }
+  return { first: first!, firstPath, image };
+}
+
 /**
  * Reads a subject's modalities (default: those chosen in {@link loadBrats},
  * in that order) into one channel-first float32 array, z-scoring each channel
@@ -232,38 +286,11 @@ export async function loadBratsSubject(
   const where = `loadBratsSubject: ${subject.id}`;
   const modalities = checkModalities(options.modalities ?? subject.modalities, where);
   const tol = options.tol ?? 1e-3;
-  const read = async (path: string | undefined, what: string) => {
-    if (!path) throw new Error(`${where}: loadBrats found no ${what} file for this subject`);
-    if (!(await isFile(path))) throw new Error(`${where}: ${what} file ${path} does not exist`);
-    return await readNifti(path);
-  };
-  const fmt = (v: Volume) => `shape [${v.shape}] affine ${JSON.stringify(v.affine.slice(0, 3))}`;
-  const firstPath = subject.images[modalities[0]]!;
-  let first: Volume | undefined, image = new Float32Array(0);
-  for (const [c, m] of modalities.entries()) {
-    const path = subject.images[m];
-    const v = await read(path, m);
-    if (!first) {
-      first = v;
-      image = new Float32Array(modalities.length * v.data.length);
-    } else if (!sameGrid(first, v, tol)) {
-      throw new Error(
-        `${where}: ${firstPath} (${fmt(first)}) and ${path} (${fmt(v)}) are not on the same grid (tolerance ${tol} mm)`,
-      );
-    }
-    const data = v.data instanceof Float32Array ? v.data : Float32Array.from(v.data);
-    let normed: Float32Array;
-    try {
-      normed = zScore()({ image: { ...v, data, datatype: "float32" } }, new Rng(0)).image.data;
-    } catch (e) {
-      throw new Error(`${where}: ${path}: ${(e as Error).message}`);
-    }
-    image.set(normed, c * data.length);
-  }
-  const seg = await read(subject.segPath, "seg");
-  if (!sameGrid(first!, seg, tol)) {
+  const { first, firstPath, image } = await readChannels(subject.images, modalities, tol, where);
+  const seg = await readFile(subject.segPath, "seg", where);
+  if (!sameGrid(first, seg, tol)) {
     throw new Error(
-      `${where}: ${firstPath} (${fmt(first!)}) and ${subject.segPath} (${fmt(seg)}) are not on the same grid ` +
+      `${where}: ${firstPath} (${fmtGrid(first)}) and ${subject.segPath} (${fmtGrid(seg)}) are not on the same grid ` +
         `(tolerance ${tol} mm)`,
     );
   }
@@ -303,6 +330,113 @@ export function bratsChannel(subject: LoadedBratsSubject, c: number): Volume<Flo
   }
   const n = subject.label.data.length;
   return { ...subject.label, data: subject.image.subarray(c * n, (c + 1) * n), datatype: "float32" };
+}
+
+/** One BraTS subject's image files, found by {@link findBratsScans}; it need not have a seg. */
+export interface BratsScan {
+  /** Subject id, the folder name (`BraTS2021_00000`). */
+  id: string;
+  /** The subject's folder, where `ID_<modality>.nii.gz` is expected. */
+  dir: string;
+  /** Path of every modality file found (`.nii.gz` or `.nii`). */
+  images: Partial<Record<BratsModality, string>>;
+}
+
+/**
+ * The BraTS subjects under `path` for prediction: `path` is a BraTS-layout
+ * folder (each sub-folder `ID` holding at least one
+ * `ID_{t1,t1ce,t2,flair,seg}.nii.gz` or `.nii`, as {@link loadBrats} counts
+ * subjects) or one such subject folder itself (`path/NAME_t1ce.nii.gz`,
+ * `NAME` = the folder's name). Returns `[]` when `path` is neither, so the
+ * caller can say what it expected. No file is read, no seg is needed and no
+ * modality is required: `images` lists the ones that exist. Natural id order.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { findBratsScans } from "./brats.ts";
+ * import { makeBratsPhantomDataset } from "./brats_phantoms.ts";
+ * const dir = await Deno.makeTempDir();
+ * const ids = await makeBratsPhantomDataset({ dir, n: 2, size: 12 });
+ * assert.deepEqual((await findBratsScans(dir)).map((s) => s.id), ids);
+ * const [one] = await findBratsScans(`${dir}/${ids[1]}`);
+ * assert.match(one.images.t2!, /BraTS2021_00001_t2\.nii\.gz$/);
+ * await Deno.mkdir(`${dir}/other`);
+ * assert.deepEqual(await findBratsScans(`${dir}/other`), []); // not BraTS
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function findBratsScans(path: string): Promise<BratsScan[]> {
+  const root = path.replace(/(.)\/+$/, "$1");
+  const toScan = (dir: string, id: string, found: Map<string, string>): BratsScan => {
+    const images: BratsScan["images"] = {};
+    for (const m of BRATS_MODALITIES) if (found.has(m)) images[m] = found.get(m);
+    return { id, dir, images };
+  };
+  const name = root.replace(/^.*\//, "");
+  const own = await subjectFiles(root, name);
+  if (own.size > 0) return [toScan(root, name, own)];
+  const scans: BratsScan[] = [];
+  for await (const entry of Deno.readDir(root)) {
+    if (!entry.isDirectory) continue;
+    const dir = join(root, entry.name), found = await subjectFiles(dir, entry.name);
+    if (found.size > 0) scans.push(toScan(dir, entry.name, found));
+  }
+  return scans.sort((a, b) => byId(a.id, b.id));
+}
+
+/** A subject's input channels, see {@link loadBratsChannels}. */
+export interface LoadedBratsChannels {
+  /** Subject id. */
+  id: string;
+  /** The modality of each channel. */
+  modalities: BratsModality[];
+  /**
+   * One z-scored float32 volume per modality, in channel order, each with
+   * the grid (shape, affine, spacing) of the first modality's file: the
+   * `volume` argument of `slidingWindowInference` and the reference grid of
+   * a prediction. Views into one `[C, x, y, z]` array.
+   */
+  channels: Volume<Float32Array>[];
+}
+
+/**
+ * Reads a subject's `modalities` (in that order) with the preprocessing of
+ * {@link loadBratsSubject}, the same code: every file on the first one's grid
+ * (an error names both files), each z-scored over its own voxels > 0
+ * (spec §3). No seg is read, so it serves prediction on new scans.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { findBratsScans, loadBratsChannels } from "./brats.ts";
+ * import { makeBratsPhantomDataset } from "./brats_phantoms.ts";
+ * const dir = await Deno.makeTempDir();
+ * await makeBratsPhantomDataset({ dir, n: 1, size: 12 });
+ * const [scan] = await findBratsScans(dir);
+ * const s = await loadBratsChannels(scan, ["flair", "t1ce"]);
+ * assert.equal(s.channels.length, 2);
+ * assert.deepEqual(s.channels[1].shape, [12, 12, 12]);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function loadBratsChannels(
+  scan: Pick<BratsScan, "id" | "images">,
+  modalities: readonly BratsModality[],
+  options: Pick<BratsOptions, "tol"> = {},
+): Promise<LoadedBratsChannels> {
+  const where = `loadBratsChannels: ${scan.id}`;
+  const list = checkModalities(modalities, where);
+  const { first, image } = await readChannels(scan.images, list, options.tol ?? 1e-3, where);
+  const n = first.data.length;
+  const channels = list.map((_, c): Volume<Float32Array> => ({
+    shape: [...first.shape],
+    affine: first.affine.map((r) => [...r]),
+    spacing: [...first.spacing],
+    data: image.subarray(c * n, (c + 1) * n),
+    datatype: "float32",
+  }));
+  return { id: scan.id, modalities: list, channels };
 }
 
 /** Options of {@link bratsSplit}. */

@@ -12,6 +12,9 @@
  *   from nibabel `(x, y, z)` arrays: dim 2 is x, dim 3 is y, dim 4 is z.
  *   Element `(b, ch, i, j, k)` is at `(((b·C + ch)·wx + i)·wy + j)·wz + k`.
  * {@link toTensorOrder} and {@link fromTensorOrder} convert one volume.
+ *
+ * Several co-registered volumes (e.g. the BraTS sequences T1, T1ce, T2,
+ * FLAIR) are the channels `ch` of one input: pass them as an array.
  * @module
  */
 import type { Shape3, Volume } from "./volume.ts";
@@ -20,9 +23,10 @@ import type { Shape3, Volume } from "./volume.ts";
 export type BatchShape = [number, number, number, number, number];
 
 /**
- * A model as a callback: takes a window batch `[n, 1, wx, wy, wz]` (tensor
- * order) and resolves to class probabilities `[n, classes, wx, wy, wz]` in the
- * same order. It must not keep `batch`, which is reused.
+ * A model as a callback: takes a window batch `[n, channels, wx, wy, wz]`
+ * (tensor order; `channels` = the number of input volumes) and resolves to
+ * class probabilities `[n, classes, wx, wy, wz]` in the same order. It must
+ * not keep `batch`, which is reused.
  */
 export type Predictor = (batch: Float32Array, shape: BatchShape) => Promise<Float32Array>;
 
@@ -136,33 +140,66 @@ function coverage(size: number, starts: number[], window: number): Uint16Array {
   return c;
 }
 
+/** The input channels, checked to share one grid: same shape, affine and spacing (within 1e-3 mm). */
+function checkChannels(volume: Volume | readonly Volume[]): readonly Volume[] {
+  const channels = Array.isArray(volume) ? volume as readonly Volume[] : [volume as Volume];
+  if (channels.length === 0) throw new RangeError("slidingWindowInference: no input channel given");
+  const [first] = channels, tol = 1e-3;
+  channels.forEach((v, c) => {
+    const n = v.shape[0] * v.shape[1] * v.shape[2];
+    if (v.data.length !== n) {
+      throw new RangeError(
+        `slidingWindowInference: channel ${c} has shape [${v.shape}] (${n} voxels) but ${v.data.length} values`,
+      );
+    }
+    if (v.shape.some((s, a) => s !== first.shape[a])) {
+      throw new RangeError(
+        `slidingWindowInference: channel ${c} has shape [${v.shape}], channel 0 has shape [${first.shape}]; ` +
+          "channels must be co-registered on one grid",
+      );
+    }
+    const far = (a: readonly number[], b: readonly number[]) => a.some((x, i) => Math.abs(x - b[i]) > tol);
+    if (v.affine.some((row, r) => far(row, first.affine[r])) || far(v.spacing, first.spacing)) {
+      throw new RangeError(
+        `slidingWindowInference: channel ${c} (shape [${v.shape}], affine ${JSON.stringify(v.affine.slice(0, 3))}, ` +
+          `spacing [${v.spacing}]) is not on the grid of channel 0 (shape [${first.shape}], affine ` +
+          `${JSON.stringify(first.affine.slice(0, 3))}, spacing [${first.spacing}]; tolerance ${tol} mm)`,
+      );
+    }
+  });
+  return channels;
+}
+
 /** One predictor's window-averaged probabilities, `[classes, x, y, z]`. */
 async function slide(
-  volume: Volume,
+  channels: readonly Volume[],
   predictor: Predictor,
   win: Shape3,
   overlap: number,
   batch: number,
   member: number,
 ): Promise<{ probs: Float32Array; classes: number }> {
-  const [X, Y, Z] = volume.shape, N = X * Y * Z, src = volume.data;
+  const shape3 = channels[0].shape, [X, Y, Z] = shape3, N = X * Y * Z, C = channels.length;
   const [wx, wy, wz] = win, wv = wx * wy * wz;
-  const positions = windowPositions(volume.shape, win, overlap);
-  const input = new Float32Array(Math.min(batch, positions.length) * wv);
+  const positions = windowPositions(shape3, win, overlap);
+  const input = new Float32Array(Math.min(batch, positions.length) * C * wv);
   let probs: Float32Array | null = null, classes = 0;
   for (let b0 = 0; b0 < positions.length; b0 += batch) {
     const group = positions.slice(b0, b0 + batch), n = group.length;
-    const view = input.subarray(0, n * wv);
+    const view = input.subarray(0, n * C * wv);
     view.fill(0);
     group.forEach(([x0, y0, z0], b) => {
-      for (let i = 0; i < wx && x0 + i < X; i++) {
-        for (let j = 0; j < wy && y0 + j < Y; j++) {
-          const t = b * wv + (i * wy + j) * wz, v = x0 + i + X * (y0 + j + Y * z0);
-          for (let k = 0; k < wz && z0 + k < Z; k++) view[t + k] = src[v + X * Y * k];
+      for (let ch = 0; ch < C; ch++) {
+        const src = channels[ch].data;
+        for (let i = 0; i < wx && x0 + i < X; i++) {
+          for (let j = 0; j < wy && y0 + j < Y; j++) {
+            const t = (b * C + ch) * wv + (i * wy + j) * wz, v = x0 + i + X * (y0 + j + Y * z0);
+            for (let k = 0; k < wz && z0 + k < Z; k++) view[t + k] = src[v + X * Y * k];
+          }
         }
       }
     });
-    const shape: BatchShape = [n, 1, wx, wy, wz];
+    const shape: BatchShape = [n, C, wx, wy, wz];
     const out = await predictor(view, shape);
     const c = out.length / (n * wv);
     if (!Number.isInteger(c) || c < 1 || (classes && c !== classes)) {
@@ -185,7 +222,7 @@ async function slide(
     });
   }
   // Windows form a grid, so the per-voxel window count is a product of per-axis counts.
-  const [cx, cy, cz] = volume.shape.map((s, a) => coverage(s, windowStarts(s, win[a], overlap), win[a]));
+  const [cx, cy, cz] = shape3.map((s, a) => coverage(s, windowStarts(s, win[a], overlap), win[a]));
   for (let k = 0, p = 0; k < Z; k++) {
     for (let j = 0; j < Y; j++) {
       for (let i = 0; i < X; i++, p++) {
@@ -214,9 +251,14 @@ function softmaxOverClasses(probs: Float32Array, classes: number, n: number): vo
  * over members, then the argmax. For the authors' pipeline pass the
  * checkpoints of epochs 999–996 and `secondSoftmax: true`.
  *
- * Input windows hold only the image (1 channel); parts of a window outside a
- * volume smaller than the window are zero. Besides the output, memory holds
- * one window batch and, for an ensemble, one more `[classes, x, y, z]` map.
+ * `volume` is one image (the predictor sees 1 channel) or an array of
+ * co-registered images, channel `ch` of the window batch being `volume[ch]`
+ * (e.g. BraTS T1, T1ce, T2, FLAIR for a model with in_channels 4). Channels
+ * must share shape, affine and spacing (within 1e-3 mm); an error names the
+ * channel that does not. Parts of a window outside a volume smaller than the
+ * window are zero. Besides the output, memory holds one window batch
+ * `[batch, channels, ...window]` and, for an ensemble, one more
+ * `[classes, x, y, z]` map. The labels are on channel 0's grid.
  *
  * @example
  * ```ts
@@ -237,10 +279,25 @@ function softmaxOverClasses(probs: Float32Array, classes: number, n: number): vo
  * const r = await slidingWindowInference(image, model, { window: [4, 1, 1], batch: 2 });
  * assert.deepEqual([...r.labels.data], [0, 1, 0, 1, 1, 0]);
  * assert.deepEqual(r.windows, [[0, 0, 0], [2, 0, 0]]);
+ *
+ * // Two channels: class 1 where channel 1 is brighter than channel 0.
+ * const brighter = (x: Float32Array, [n, c, wx, wy, wz]: number[]) => {
+ *   const v = wx * wy * wz, out = new Float32Array(n * 2 * v);
+ *   for (let b = 0; b < n; b++) {
+ *     for (let t = 0; t < v; t++) {
+ *       const one = x[(b * c + 1) * v + t] > x[b * c * v + t] ? 1 : 0;
+ *       (out[(2 * b + 1) * v + t] = one, out[2 * b * v + t] = 1 - one);
+ *     }
+ *   }
+ *   return Promise.resolve(out);
+ * };
+ * const t2 = makeVolume(new Float32Array([1, 1, 1, 1, 1, 1]), [6, 1, 1]);
+ * const r2 = await slidingWindowInference([image, t2], brighter, { window: [4, 1, 1] });
+ * assert.deepEqual([...r2.labels.data], [1, 0, 1, 0, 0, 1]);
  * ```
  */
 export async function slidingWindowInference(
-  volume: Volume,
+  volume: Volume | readonly Volume[],
   predictor: Predictor | Predictor[],
   options: SlidingWindowOptions = {},
 ): Promise<SlidingWindowResult> {
@@ -252,11 +309,12 @@ export async function slidingWindowInference(
   }
   const members = Array.isArray(predictor) ? predictor : [predictor];
   if (members.length === 0) throw new RangeError("slidingWindowInference: no predictor given");
-  const windows = windowPositions(volume.shape, win, overlap);
-  const N = volume.data.length;
+  const channels = checkChannels(volume), [first] = channels;
+  const windows = windowPositions(first.shape, win, overlap);
+  const N = first.data.length;
   let mean: Float32Array | null = null, classes = 0;
   for (let m = 0; m < members.length; m++) {
-    const r = await slide(volume, members[m], win, overlap, batch, m);
+    const r = await slide(channels, members[m], win, overlap, batch, m);
     if (options.secondSoftmax) softmaxOverClasses(r.probs, r.classes, N);
     if (!mean) {
       (mean = r.probs, classes = r.classes);
@@ -275,11 +333,11 @@ export async function slidingWindowInference(
     for (let c = 1; c < classes; c++) if (mean![c * N + p] > mean![best * N + p]) best = c;
     labels[p] = best;
   }
-  const geometry = { shape: [...volume.shape] as Shape3, affine: volume.affine.map((r) => [...r]) };
+  const geometry = { shape: [...first.shape] as Shape3, affine: first.affine.map((r) => [...r]) };
   return {
     probabilities: mean!,
     classes,
-    labels: { ...geometry, spacing: [...volume.spacing], data: labels, datatype: "uint8" },
+    labels: { ...geometry, spacing: [...first.spacing], data: labels, datatype: "uint8" },
     windows,
   };
 }

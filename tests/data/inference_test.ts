@@ -154,3 +154,92 @@ Deno.test("a predictor returning the wrong size is an error naming the shapes", 
     /predictor 1 gives 2 classes, predictor 0 gives 1/,
   );
 });
+
+/** Two classes from two channels: class 1 exactly where channel 1 > channel 0. */
+const brighter: Predictor = (batch, [n, c, wx, wy, wz]) => {
+  assert.equal(c, 2, "the predictor sees both channels");
+  const v = wx * wy * wz, out = new Float32Array(n * 2 * v);
+  for (let b = 0; b < n; b++) {
+    for (let t = 0; t < v; t++) {
+      const one = batch[(b * c + 1) * v + t] > batch[b * c * v + t] ? 1 : 0;
+      (out[(2 * b + 1) * v + t] = one, out[2 * b * v + t] = 1 - one);
+    }
+  }
+  return Promise.resolve(out);
+};
+
+Deno.test("several channels: windows are [n, C, wx, wy, wz], channel ch = volume ch, in tensor order", async () => {
+  const a = randomVolume([9, 7, 6], 6), b = randomVolume([9, 7, 6], 7), c = randomVolume([9, 7, 6], 8);
+  const seen: BatchShape[] = [];
+  const check: Predictor = (batch, shape) => {
+    seen.push(shape);
+    const v = 9 * 7 * 6;
+    [a, b, c].forEach((x, ch) =>
+      assert.deepEqual(batch.subarray(ch * v, (ch + 1) * v), toTensorOrder(x.data, x.shape))
+    );
+    return Promise.resolve(batch.slice(0, v));
+  };
+  const r = await slidingWindowInference([a, b, c], check, { window: [9, 7, 6] });
+  assert.deepEqual(seen, [[1, 3, 9, 7, 6]]);
+  assertClose(r.probabilities, a.data, { atol: 0 });
+});
+
+Deno.test("two channels by hand: a model predicting class 1 where channel 1 > channel 0 (overlaps, batches, padding)", async () => {
+  for (
+    const [shape, window, overlap, batch] of [
+      [[11, 9, 10], [6, 6, 6], 0.25, 2],
+      [[20, 17, 13], [8, 6, 13], 0, 4],
+      [[5, 6, 7], [8, 8, 8], 0, 1],
+    ] as [Shape3, Shape3, number, number][]
+  ) {
+    const c0 = randomVolume(shape, 9), c1 = randomVolume(shape, 10);
+    const r = await slidingWindowInference([c0, c1], brighter, { window, overlap, batch });
+    const want = Array.from(c0.data, (x, i) => c1.data[i] > x ? 1 : 0);
+    assert.equal(r.classes, 2);
+    assert.deepEqual([...r.labels.data], want, `shape [${shape}] window [${window}]`);
+    // Every window agrees, so the averaged probabilities are the 0/1 maps themselves.
+    assertClose(r.probabilities, [...want.map((x) => 1 - x), ...want], { atol: 1e-6 });
+    assert.deepEqual(r.labels.affine, c0.affine);
+    assert.deepEqual(r.labels.spacing, c0.spacing);
+  }
+  // Swapping the channels flips every voxel where they differ.
+  const c0 = randomVolume([6, 5, 4], 11), c1 = randomVolume([6, 5, 4], 12);
+  const ab = await slidingWindowInference([c0, c1], brighter, { window: 4 });
+  const ba = await slidingWindowInference([c1, c0], brighter, { window: 4 });
+  assert.deepEqual([...ab.labels.data], [...ba.labels.data].map((x) => 1 - x));
+});
+
+Deno.test("one channel as a volume or as a 1-element array gives the same result and [n, 1, ...] windows", async () => {
+  const v = randomVolume([11, 9, 10], 13);
+  const shapes: BatchShape[] = [];
+  const twoClass: Predictor = (batch, shape) => {
+    shapes.push(shape);
+    const [n, , wx, wy, wz] = shape, w = wx * wy * wz, out = new Float32Array(n * 2 * w);
+    for (let b = 0; b < n; b++) {
+      for (let t = 0; t < w; t++) (out[(2 * b + 1) * w + t] = batch[b * w + t], out[2 * b * w + t] = -batch[b * w + t]);
+    }
+    return Promise.resolve(out);
+  };
+  const options = { window: 6, overlap: 0.5, batch: 3 };
+  const plain = await slidingWindowInference(v, twoClass, options);
+  const listed = await slidingWindowInference([v], twoClass, options);
+  assert.deepEqual(listed.probabilities, plain.probabilities);
+  assert.deepEqual(listed.labels, plain.labels);
+  assert.deepEqual(listed.windows, plain.windows);
+  assert.ok(shapes.every((s) => s[1] === 1));
+  assert.deepEqual([...plain.labels.data], [...v.data].map((x) => x > 0 ? 1 : 0));
+});
+
+Deno.test("channels on different grids are an error naming the channel and both shapes", async () => {
+  const a = randomVolume([4, 4, 4], 14), b = randomVolume([4, 4, 4], 15);
+  await assert.rejects(
+    slidingWindowInference([a, b, randomVolume([4, 4, 5], 16)], brighter, { window: 4 }),
+    /^RangeError: slidingWindowInference: channel 2 has shape \[4,4,5\], channel 0 has shape \[4,4,4\]/,
+  );
+  const moved = makeVolume(b.data, [4, 4, 4], { affine: [[1, 0, 0, 5], [0, 1.5, 0, 0], [0, 0, 2, 0], [0, 0, 0, 1]] });
+  await assert.rejects(
+    slidingWindowInference([a, moved], brighter, { window: 4 }),
+    /channel 1 \(shape \[4,4,4\], affine \[\[1,0,0,5\].*\) is not on the grid of channel 0 \(shape \[4,4,4\], affine \[\[1,0,0,0\]/,
+  );
+  await assert.rejects(slidingWindowInference([], brighter, { window: 4 }), /no input channel given/);
+});
