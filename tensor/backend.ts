@@ -38,6 +38,51 @@ export interface Backend {
   run(op: AnyOpDef, inputs: readonly Tensor[], params: unknown, out: OutputMeta): unknown;
   /** Submits queued work, where the backend queues (optional). */
   flush?(): void;
+  /**
+   * One Adam/AdamW update of a float32 parameter in a single kernel (optional;
+   * optimizers fall back to composing ops). Reads the handles in `state`,
+   * never writes them, and returns new storage for the parameter and moments.
+   */
+  adamUpdate?(state: AdamHandles, size: number, h: AdamHyper): AdamHandles;
+}
+
+/** Storage handles of one parameter's Adam state (`vmax` with AMSGrad); `g` is the gradient (input only). */
+export interface AdamHandles {
+  /** Parameter. */
+  p: unknown;
+  /** Gradient (input only; absent from results). */
+  g?: unknown;
+  /** First moment. */
+  m: unknown;
+  /** Second moment. */
+  v: unknown;
+  /** Running maximum of the second moment (AMSGrad). */
+  vmax?: unknown;
+}
+
+/**
+ * The scalars of one Adam step, as `torch.optim.adam._single_tensor_adam`
+ * uses them: g ← g + wd·p (coupled) or p ← p(1 − lr·wd) (decoupled);
+ * m ← m + (g − m)(1 − β₁); v ← β₂v + (1 − β₂)g²; v̂ ← max(v̂, v) with AMSGrad;
+ * p ← p − stepSize · m / (√v̂ / bc2Sqrt + eps).
+ */
+export interface AdamHyper {
+  /** β₁, β₂. */
+  b1: number;
+  /** β₂. */
+  b2: number;
+  /** Learning rate. */
+  lr: number;
+  /** Weight decay. */
+  wd: number;
+  /** Decoupled (AdamW) decay instead of L2 in the gradient. */
+  decoupled: boolean;
+  /** lr / (1 − β₁ᵗ). */
+  stepSize: number;
+  /** √(1 − β₂ᵗ). */
+  bc2Sqrt: number;
+  /** ε. */
+  eps: number;
 }
 
 const backends = new Map<string, Backend>();

@@ -11,6 +11,8 @@
  * @module
  */
 import { keep, maximum, type Tensor, tidy, zerosLike } from "../tensor/mod.ts";
+import type { AdamHyper } from "../tensor/backend.ts";
+import { wrapStorage } from "../tensor/op.ts";
 import { noGrad } from "../autodiff/mod.ts";
 
 /** Options of {@link Adam} and {@link AdamW}. */
@@ -40,6 +42,39 @@ export interface OptimizerState {
   step: number;
   /** `m.<i>`, `v.<i>` and (AMSGrad) `vmax.<i>` for parameter index i. */
   tensors: Map<string, Tensor>;
+}
+
+/**
+ * The backend's one-kernel update (see `Backend.adamUpdate`), when it has one
+ * and every tensor is float32 on it; the new storage replaces the old through
+ * `assign`. Returns false to fall back to the composed ops.
+ */
+function fusedStep(p: Tensor, g: Tensor, s: Slot, h: AdamHyper): boolean {
+  const backend = p.storage.backend;
+  if (!backend.adamUpdate) return false;
+  const all = [p, g, s.m, s.v, ...(s.vmax ? [s.vmax] : [])];
+  if (all.some((t) => t.dtype !== "float32" || t.storage.backend !== backend || t.size !== p.size)) return false;
+  const r = backend.adamUpdate(
+    {
+      p: p.storage.handle,
+      g: g.storage.handle,
+      m: s.m.storage.handle,
+      v: s.v.storage.handle,
+      vmax: s.vmax?.storage.handle,
+    },
+    p.size,
+    h,
+  );
+  const swap = (t: Tensor, handle: unknown) => {
+    const fresh = wrapStorage(t.shape, "float32", { backend, handle });
+    t.assign(fresh);
+    fresh.dispose();
+  };
+  swap(p, r.p);
+  swap(s.m, r.m);
+  swap(s.v, r.v);
+  if (s.vmax) swap(s.vmax, r.vmax);
+  return true;
 }
 
 /**
@@ -121,10 +156,21 @@ export class Adam {
     // The scalar factors of torch.optim.adam._single_tensor_adam, in its order.
     const stepSize = lr / (1 - b1 ** t);
     const bc2Sqrt = Math.sqrt(1 - b2 ** t);
+    const h: AdamHyper = {
+      b1,
+      b2,
+      lr,
+      wd,
+      decoupled: this.decoupled,
+      stepSize,
+      bc2Sqrt,
+      eps: this.eps,
+    };
     noGrad(() =>
       tidy(() => {
         this.params.forEach((p, i) => {
           const s = this.#slots[i];
+          if (fusedStep(p, grads[i], s, h)) return;
           let g = grads[i];
           if (this.decoupled) {
             if (wd !== 0) p.assign(p.mul(1 - lr * wd));

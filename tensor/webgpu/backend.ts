@@ -5,12 +5,20 @@
  * no 8-bit storage type) and narrowed again on download.
  * @module
  */
-import { type Backend, type OutputMeta, registerBackend, setBackend } from "../backend.ts";
+import {
+  type AdamHandles,
+  type AdamHyper,
+  type Backend,
+  type OutputMeta,
+  registerBackend,
+  setBackend,
+} from "../backend.ts";
 import type { DType, TypedArray } from "../dtype.ts";
 import type { AnyOpDef } from "../op.ts";
 import type { Tensor } from "../tensor.ts";
 import { type GpuBuffer, GpuContext } from "./context.ts";
 import type { GpuArg, GpuKernel } from "./kernels.ts";
+import { gpuAdam } from "./kernels_optim.ts";
 
 /** The WebGPU backend object, once initialised. */
 export interface WebGPUBackend extends Backend {
@@ -49,6 +57,13 @@ function makeBackend(ctx: GpuContext): WebGPUBackend {
       ctx.label = op.name;
       return kernel(ctx, args, params, out);
     },
+    // Ten storage bindings with AMSGrad: offered only where the device allows them.
+    adamUpdate: ctx.device.limits.maxStorageBuffersPerShaderStage >= 10
+      ? (state: AdamHandles, size: number, h: AdamHyper): AdamHandles => {
+        ctx.label = "adamUpdate";
+        return gpuAdam(ctx, state as AdamHandles & Record<string, GpuBuffer>, size, h);
+      }
+      : undefined,
   };
 }
 
