@@ -14,6 +14,7 @@ Deno.test("examples/ holds the numbered notebooks", () => {
   assert.ok(notebooks.includes("01-circulant-fft-tproduct.ipynb"), notebooks.join(", "));
   assert.ok(notebooks.includes("02-tsvd-and-tubal-rank.ipynb"), notebooks.join(", "));
   assert.ok(notebooks.includes("03-lora-pt-unetr.ipynb"), notebooks.join(", "));
+  assert.ok(notebooks.includes("04-peft-comparison.ipynb"), notebooks.join(", "));
 });
 
 for (const name of notebooks) {
