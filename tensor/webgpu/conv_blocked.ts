@@ -1,6 +1,6 @@
 /**
  * Register-blocked direct conv3d for adapters that run shaders on the CPU
- * (llvmpipe): each invocation computes 16 consecutive W positions × OB
+ * (llvmpipe): each invocation computes BW (16 or 32) consecutive W positions × OB
  * output channels, reads each input row segment once into registers and
  * reuses it across kw and across the output channels, with no workgroup
  * memory (shared/notes/webgpu-llvmpipe.md). Stride 1, dilation 1, groups 1.
@@ -10,9 +10,9 @@
 /** Output W positions per invocation. */
 export const CONV_BW = 16;
 
-/** WGSL source for kernel width `KW` and `OB` output channels per invocation. */
-export function blockedConvCode(KW: number, OB: number): string {
-  const seg = CONV_BW + KW - 1;
+/** WGSL source for kernel width `KW`, `OB` output channels and `BW` (a multiple of 4) W positions per invocation. */
+export function blockedConvCode(KW: number, OB: number, BW = CONV_BW): string {
+  const seg = BW + KW - 1, Q = BW / 4;
   const L: string[] = [];
   L.push(`@group(0) @binding(0) var<storage, read_write> out: array<f32>;`);
   L.push(`@group(0) @binding(1) var<storage, read> info: array<u32>;`);
@@ -27,20 +27,18 @@ export function blockedConvCode(KW: number, OB: number): string {
   L.push(`  let O = info[5]; let KD = info[6]; let KH = info[7];`);
   L.push(`  let OD = info[8]; let OH = info[9]; let OW = info[10];`);
   L.push(`  let pd = i32(info[11]); let ph = i32(info[12]); let pw = i32(info[13]);`);
-  L.push(`  let wBlocks = (OW + ${CONV_BW - 1}u) / ${CONV_BW}u;`);
+  L.push(`  let wBlocks = (OW + ${BW - 1}u) / ${BW}u;`);
   L.push(`  var r = i;`);
   L.push(`  let wb = r % wBlocks; r = r / wBlocks;`);
   L.push(`  let oh = r % OH; r = r / OH;`);
   L.push(`  let od = r % OD; r = r / OD;`);
   L.push(`  let oBlocks = (O + ${OB - 1}u) / ${OB}u;`);
   L.push(`  let o0 = (r % oBlocks) * ${OB}u; let n = r / oBlocks;`);
-  L.push(`  let ow0 = i32(wb * ${CONV_BW}u);`);
+  L.push(`  let ow0 = i32(wb * ${BW}u);`);
   L.push(`  let kvol = KD * KH * ${KW}u;`);
   for (let o = 0; o < OB; o++) {
     L.push(`  let wo${o} = min(o0 + ${o}u, O - 1u) * C * kvol;`);
-    L.push(
-      `  var a${o}_0 = vec4<f32>(0.0); var a${o}_1 = vec4<f32>(0.0); var a${o}_2 = vec4<f32>(0.0); var a${o}_3 = vec4<f32>(0.0);`,
-    );
+    L.push(`  ${Array.from({ length: Q }, (_, q) => `var a${o}_${q} = vec4<f32>(0.0);`).join(" ")}`);
   }
   L.push(`  for (var c: u32 = 0u; c < C; c++) {`);
   L.push(`    let xc = (n * C + c) * u32(D * H * W);`);
@@ -60,13 +58,13 @@ export function blockedConvCode(KW: number, OB: number): string {
   }
   L.push(`        let wk = wc + (kd * KH + kh) * ${KW}u;`);
   for (let kw = 0; kw < KW; kw++) {
-    for (let q = 0; q < 4; q++) {
+    for (let q = 0; q < Q; q++) {
       const b = 4 * q + kw;
       L.push(`        let v${kw}_${q} = vec4<f32>(x${b}, x${b + 1}, x${b + 2}, x${b + 3});`);
     }
     for (let o = 0; o < OB; o++) {
       L.push(`        let w${o}_${kw} = Wt[wo${o} + wk + ${kw}u];`);
-      for (let q = 0; q < 4; q++) L.push(`        a${o}_${q} = fma(vec4<f32>(w${o}_${kw}), v${kw}_${q}, a${o}_${q});`);
+      for (let q = 0; q < Q; q++) L.push(`        a${o}_${q} = fma(vec4<f32>(w${o}_${kw}), v${kw}_${q}, a${o}_${q});`);
     }
   }
   L.push(`      }`);
@@ -77,7 +75,7 @@ export function blockedConvCode(KW: number, OB: number): string {
   for (let o = 0; o < OB; o++) {
     L.push(`  if (o0 + ${o}u < O) {`);
     L.push(`    let ob = (n * O + o0 + ${o}u) * plane + rowOut;`);
-    for (let q = 0; q < 4; q++) {
+    for (let q = 0; q < Q; q++) {
       for (let e = 0; e < 4; e++) {
         const j = 4 * q + e;
         L.push(`    if (u32(ow0) + ${j}u < OW) { out[ob + u32(ow0) + ${j}u] = a${o}_${q}[${e}]; }`);

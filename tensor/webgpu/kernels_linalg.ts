@@ -168,9 +168,10 @@ function blockedConv(ctx: GpuContext, x: GpuArg, w: GpuArg, pad: number[], out: 
   const whole = N * sample <= ctx.maxBinding && N * outSample <= ctx.maxBinding;
   if (!whole && (sample % ctx.offsetAlign || outSample % ctx.offsetAlign)) return null;
   const o = ctx.alloc(N * outSample);
-  const ob = O <= 8 ? 8 : CONV_OB;
-  const code = blockedConvCode(KW, ob);
-  const per = Math.ceil(OW / CONV_BW) * OH * OD * Math.ceil(O / ob);
+  // 32 W positions × 16 (8 when O ≤ 8) channels: 10–15% over 16 W positions at 64³ under load (bench/RESULTS.md).
+  const ob = O <= 8 ? 8 : CONV_OB, BW = 2 * CONV_BW;
+  const code = blockedConvCode(KW, ob, BW);
+  const per = Math.ceil(OW / BW) * OH * OD * Math.ceil(O / ob);
   const geometry = [C, D, H, W, O, KD, KH, OD, OH, OW, ...pad];
   if (whole) {
     const m = ctx.meta([N * per, ...geometry]);
