@@ -166,35 +166,6 @@ export const gpuPad: GpuKernel<{ before: number[]; value: number }> = (ctx, [a],
   return o;
 };
 
-/** Writes `src` into `dst` (of `dstShape`) at `origin`, one dispatch. */
-function copyBox(
-  ctx: Parameters<GpuKernel<unknown>>[0],
-  src: GpuArg,
-  dst: GpuBuffer,
-  dstShape: Shape,
-  origin: number[],
-) {
-  const rank = dstShape.length, total = sizeOf(src.shape);
-  if (!total) return;
-  const T = wgslType(src.dtype);
-  const words = [total, rank, ...src.shape, ...origin, ...stridesOf(dstShape)];
-  let code = `@group(0) @binding(0) var<storage, read_write> out: array<${T}>;\n`;
-  code +=
-    `@group(0) @binding(1) var<storage, read> info: array<u32>;\n@group(0) @binding(2) var<storage, read> in0: array<${T}>;\n`;
-  code +=
-    `@compute @workgroup_size(64)\nfn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {\n`;
-  code +=
-    `  let i = gid.y * nwg.x * 64u + gid.x;\n  if (i >= info[0]) { return; }\n  var rem = i; var off: u32 = 0u;\n`;
-  code += `  for (var d: i32 = ${rank - 1}; d >= 0; d--) {\n    let ext = info[2u + u32(d)];\n`;
-  code += `    off += (rem % ext + info[${2 + rank}u + u32(d)]) * info[${
-    2 + 2 * rank
-  }u + u32(d)];\n    rem = rem / ext;\n  }\n`;
-  code += `  out[off] = in0[i];\n}\n`;
-  const m = ctx.meta(words);
-  ctx.dispatch(code, [dst, m, src.buffer], total);
-  ctx.release(m);
-}
-
 /** Concatenation: one copy dispatch per input. */
 export const gpuConcat: GpuKernel<{ axis: number }> = (ctx, inputs, p, out) => {
   const o = ctx.alloc(sizeOf(out.shape) * 4);
