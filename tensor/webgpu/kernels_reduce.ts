@@ -3,7 +3,7 @@
  * constant padding, concatenation and one-hot encoding.
  * @module
  */
-import { type Shape, sizeOf, stridesOf } from "../shape.ts";
+import { sizeOf, stridesOf } from "../shape.ts";
 import type { GpuBuffer, GpuContext } from "./context.ts";
 import { type GpuArg, type GpuKernel, wgslType } from "./kernels.ts";
 
