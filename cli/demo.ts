@@ -71,7 +71,7 @@ export const DEMO: CommandSpec = {
     pretrained: { type: "string", value: "FILE", help: "start from these weights instead of the shipped ones" },
     pretrain: { type: "boolean", help: "pre-train on tumour phantoms first instead of loading weights" },
     "pretrain-epochs": { type: "string", value: "E", help: "epochs of --pretrain", default: "20" },
-    epochs: { type: "string", value: "E", help: "fine-tuning epochs (default: 5 for unetr-small, 12 for unetr-tiny)" },
+    epochs: { type: "string", value: "E", help: "fine-tuning epochs (default: 4 for unetr-small, 12 for unetr-tiny)" },
     size: { type: "string", value: "N", help: "phantom grid size (default: 64 for unetr-small, 40 for unetr-tiny)" },
     loss: {
       type: "string",
@@ -199,7 +199,7 @@ export async function runDemo(v: FlagValues): Promise<DemoResult> {
   const finetuneEpochs = quick
     ? 1
     : v.epochs === undefined
-    ? (small ? 5 : 12)
+    ? (small ? 4 : 12)
     : num(v, "epochs", { min: 1, integer: true });
   const loss = choice(v, "loss", ["dice", "dice-ce"] as const);
   const nTrain = 5, nTest = quick ? 1 : 5, nTumour = 6;
@@ -216,7 +216,7 @@ export async function runDemo(v: FlagValues): Promise<DemoResult> {
 
   // Batch 1: 5 updates per epoch (batch 2 gives 2, drop_last as the authors); see the module note.
   const trainFlags = ["--batch-size", "1", "--seed", seed, "--backend", backendFlag];
-  trainFlags.push("--checkpoint-every", "0", "--ensemble", quick ? "1" : "2");
+  trainFlags.push("--checkpoint-every", "0", "--ensemble", "1");
   let pretrained = str(v, "pretrained");
   if (flag(v, "pretrain")) {
     // Cross-entropy + Dice (measured at seed 1000) left a backbone that both full fine-tuning and LoRA-PT
