@@ -13,7 +13,7 @@ import type { OutputMeta } from "../backend.ts";
 import { sizeOf } from "../shape.ts";
 import type { GpuBuffer, GpuContext } from "./context.ts";
 import type { GpuArg } from "./kernels.ts";
-import { gpuReduce, LOOP_LIMIT } from "./kernels_reduce.ts";
+import { LOOP_LIMIT, sumChunks } from "./kernels_reduce.ts";
 
 /** Accumulators one invocation keeps in registers. */
 const REGS = 64;
@@ -184,13 +184,7 @@ export function patchWeightGrad(ctx: GpuContext, x: GpuArg, gy: GpuArg, p: ConvP
   const m = ctx.meta([count, C, D, H, W, O, OD, OH, OW, per, positions, total]);
   ctx.dispatch(L.join("\n"), [partial, m, x.buffer, gy.buffer], count, 8);
   ctx.release(m);
-  if (chunks === 1) return partial;
-  const summed = gpuReduce("sum")(ctx, [{ buffer: partial, shape: [chunks, total], dtype: "float32" }], { axes: [0] }, {
-    shape: [total],
-    dtype: "float32",
-  });
-  ctx.release(partial);
-  return summed;
+  return sumChunks(ctx, partial, chunks, total);
 }
 
 /** The output of a patch kernel, or null: for callers that fall back to the general kernels. */

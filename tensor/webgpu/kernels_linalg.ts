@@ -13,7 +13,7 @@ import type { GpuArg, GpuKernel } from "./kernels.ts";
 import { batchOffsetsWgsl, blockedMatmulCode, tiledMatmulCode } from "./matmul_blocked.ts";
 import { blockedConvCode, blockedWeightGradCode, CONV_BW, wgradBlocks } from "./conv_blocked.ts";
 import { stridedMap } from "./kernels.ts";
-import { checkLoop, gpuReduce, LOOP_LIMIT } from "./kernels_reduce.ts";
+import { checkLoop, LOOP_LIMIT, sumChunks } from "./kernels_reduce.ts";
 import { patchConv, patchConvTranspose, patchWeightGrad } from "./conv_patch.ts";
 
 // 32×16 outputs per invocation measured fastest on llvmpipe (28–31 GFLOP/s at
@@ -407,11 +407,5 @@ export const gpuConv3dWeightGrad: GpuKernel<ConvParams> = (ctx, [x, gy], p, out)
     ctx.dispatch(code, [partial, m, x.buffer, gy.buffer], total * chunks);
     ctx.release(m);
   }
-  if (chunks === 1) return partial;
-  const summed = gpuReduce("sum")(ctx, [{ buffer: partial, shape: [chunks, total], dtype: "float32" }], { axes: [0] }, {
-    shape: [total],
-    dtype: "float32",
-  });
-  ctx.release(partial);
-  return summed;
+  return sumChunks(ctx, partial, chunks, total);
 };

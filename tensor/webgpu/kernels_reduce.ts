@@ -22,6 +22,20 @@ function decode(varName: string, idx: string, shapeAt: number, stridesAt: number
   }; d >= 0; d--) {\n      let ext = info[${shapeAt}u + u32(d)];\n      ${varName} += (rem % ext) * info[${stridesAt}u + u32(d)];\n      rem = rem / ext;\n    }\n  }\n`;
 }
 
+/**
+ * Sums `chunks` partial results of `total` values each, laid out
+ * chunk-major in `partial` (released here); one chunk is returned as is.
+ */
+export function sumChunks(ctx: GpuContext, partial: GpuBuffer, chunks: number, total: number): GpuBuffer {
+  if (chunks === 1) return partial;
+  const summed = gpuReduce("sum")(ctx, [{ buffer: partial, shape: [chunks, total], dtype: "float32" }], { axes: [0] }, {
+    shape: [total],
+    dtype: "float32",
+  });
+  ctx.release(partial);
+  return summed;
+}
+
 /** Reduction kinds. */
 export type ReduceKind = "sum" | "max" | "min" | "argmax" | "argmin";
 
@@ -209,22 +223,24 @@ export const gpuOneHot: GpuKernel<{ classes: number }> = (ctx, [a], p, out) => {
   return o;
 };
 
+/**
+ * How rows of `n` elements are read: as vec4 when `n` is a multiple of 4
+ * (chunk lengths are then multiples of 4 too, and indices count vec4s), else
+ * as scalars; `sum(x)` adds the lanes of an accumulator.
+ */
+function rowLanes(n: number): { v: number; E: string; sum: (x: string) => string } {
+  const v = n % 4 === 0 ? 4 : 1;
+  return { v, E: v === 4 ? "vec4<f32>" : "f32", sum: (x) => (v === 4 ? `dot(${x}, vec4<f32>(1.0))` : x) };
+}
+
 /** Per-row [mean, 1/√(var + eps)] of `a` read as rows of `inner` elements (two passes per chunk, Chan merge). */
 function rowStats(ctx: GpuContext, a: GpuArg, inner: number, eps: number): GpuBuffer {
   const total = sizeOf(a.shape), n = inner, rows = n ? total / n : 0;
   const chunk = Math.floor(LOOP_LIMIT / 2), chunks = Math.max(1, Math.ceil(n / chunk));
   const stats = ctx.alloc(Math.max(1, rows) * 8);
   const partial = ctx.alloc(Math.max(1, rows * chunks) * 12);
-  // Rows of a multiple of 4 are read as vec4 (the chunk length is one too); indices below count vec4s.
-  const v = n % 4 === 0 ? 4 : 1, E = v === 4 ? "vec4<f32>" : "f32";
-  const red = (x: string) => (v === 4 ? `dot(${x}, vec4<f32>(1.0))` : x);
-  let code = `@group(0) @binding(0) var<storage, read_write> out: array<f32>;
-@group(0) @binding(1) var<storage, read> info: array<u32>;
-@group(0) @binding(2) var<storage, read> in0: array<${E}>;
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.y * nwg.x * 64u + gid.x;
-  if (i >= info[0]) { return; }
+  const { v, E, sum: red } = rowLanes(n);
+  let code = `${head("f32", [E])}
   let n = info[1]; let chunks = info[2]; let len = info[3];
   let row = i / chunks; let k0 = (i % chunks) * len; let k1 = min(n, k0 + len);
   let base = row * n;
@@ -241,20 +257,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   const m1 = ctx.meta([rows * chunks, n / v, chunks, chunk / v]);
   ctx.dispatch(code, [partial, m1, a.buffer], rows * chunks);
   ctx.release(m1);
-  code = `@group(0) @binding(0) var<storage, read_write> out: array<f32>;
-@group(0) @binding(1) var<storage, read> info: array<u32>;
-@group(0) @binding(2) var<storage, read> part: array<f32>;
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.y * nwg.x * 64u + gid.x;
-  if (i >= info[0]) { return; }
+  code = `${head("f32", ["f32"])}
   let chunks = info[1];
-  var cnt = part[3u * i * chunks]; var mu = part[3u * i * chunks + 1u]; var m2 = part[3u * i * chunks + 2u];
+  var cnt = in0[3u * i * chunks]; var mu = in0[3u * i * chunks + 1u]; var m2 = in0[3u * i * chunks + 2u];
   for (var c: u32 = 1u; c < chunks; c++) {
     let j = 3u * (i * chunks + c);
-    let nb = part[j]; let d = part[j + 1u] - mu; let tot = cnt + nb;
+    let nb = in0[j]; let d = in0[j + 1u] - mu; let tot = cnt + nb;
     mu += d * nb / tot;
-    m2 += part[j + 2u] + d * d * cnt * nb / tot;
+    m2 += in0[j + 2u] + d * d * cnt * nb / tot;
     cnt = tot;
   }
   out[2u * i] = mu;
@@ -278,17 +288,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 export const gpuNormalize: GpuKernel<{ inner: number; eps: number }> = (ctx, [a], p) => {
   const total = sizeOf(a.shape), n = p.inner;
   const stats = rowStats(ctx, a, n, p.eps);
-  const v = n % 4 === 0 ? 4 : 1, E = v === 4 ? "vec4<f32>" : "f32";
-  const code = `@group(0) @binding(0) var<storage, read_write> out: array<${E}>;
-@group(0) @binding(1) var<storage, read> info: array<u32>;
-@group(0) @binding(2) var<storage, read> in0: array<${E}>;
-@group(0) @binding(3) var<storage, read> st: array<f32>;
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.y * nwg.x * 64u + gid.x;
-  if (i >= info[0]) { return; }
+  const { v, E } = rowLanes(n);
+  // in0 x, in1 the row statistics [mean, rstd].
+  const code = `${head(E, [E, "f32"])}
   let row = i / info[1];
-  out[i] = (in0[i] - st[2u * row]) * st[2u * row + 1u];
+  out[i] = (in0[i] - in1[2u * row]) * in1[2u * row + 1u];
 }
 `;
   const o = ctx.alloc(total * 4);
@@ -309,22 +313,14 @@ export const gpuNormalizeBackward: GpuKernel<{ inner: number; eps: number }> = (
   const stats = rowStats(ctx, x, n, p.eps);
   const chunk = LOOP_LIMIT, chunks = Math.max(1, Math.ceil(n / chunk));
   const partial = ctx.alloc(Math.max(1, rows * chunks) * 8);
-  // As in rowStats: rows of a multiple of 4 move as vec4, and indices count vec4s.
-  const v = n % 4 === 0 ? 4 : 1, E = v === 4 ? "vec4<f32>" : "f32";
-  const red = (x: string) => (v === 4 ? `dot(${x}, vec4<f32>(1.0))` : x);
-  let code = `@group(0) @binding(0) var<storage, read_write> out: array<f32>;
-@group(0) @binding(1) var<storage, read> info: array<u32>;
-@group(0) @binding(2) var<storage, read> yv: array<${E}>;
-@group(0) @binding(3) var<storage, read> gv: array<${E}>;
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.y * nwg.x * 64u + gid.x;
-  if (i >= info[0]) { return; }
+  const { v, E, sum: red } = rowLanes(n);
+  // in0 x̂, in1 g: per (row, chunk) the sums of g and g·x̂.
+  let code = `${head("f32", [E, E])}
   let n = info[1]; let chunks = info[2]; let len = info[3];
   let row = i / chunks; let k0 = (i % chunks) * len; let k1 = min(n, k0 + len);
   let base = row * n;
   var sg = ${E}(0.0); var sgy = ${E}(0.0);
-  for (var k: u32 = k0; k < k1; k++) { let gk = gv[base + k]; sg += gk; sgy += gk * yv[base + k]; }
+  for (var k: u32 = k0; k < k1; k++) { let gk = in1[base + k]; sg += gk; sgy += gk * in0[base + k]; }
   out[2u * i] = ${red("sg")}; out[2u * i + 1u] = ${red("sgy")};
 }
 `;
@@ -332,16 +328,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   ctx.dispatch(code, [partial, m1, y.buffer, g.buffer], rows * chunks);
   ctx.release(m1);
   const means = ctx.alloc(Math.max(1, rows) * 8);
-  code = `@group(0) @binding(0) var<storage, read_write> out: array<f32>;
-@group(0) @binding(1) var<storage, read> info: array<u32>;
-@group(0) @binding(2) var<storage, read> part: array<f32>;
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.y * nwg.x * 64u + gid.x;
-  if (i >= info[0]) { return; }
+  code = `${head("f32", ["f32"])}
   let chunks = info[1];
   var sg = 0.0; var sgy = 0.0;
-  for (var c: u32 = 0u; c < chunks; c++) { sg += part[2u * (i * chunks + c)]; sgy += part[2u * (i * chunks + c) + 1u]; }
+  for (var c: u32 = 0u; c < chunks; c++) { sg += in0[2u * (i * chunks + c)]; sgy += in0[2u * (i * chunks + c) + 1u]; }
   let n = f32(info[2]);
   out[2u * i] = sg / n; out[2u * i + 1u] = sgy / n;
 }
@@ -350,18 +340,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   ctx.dispatch(code, [means, m2, partial], rows);
   ctx.release(m2);
   ctx.release(partial);
-  code = `@group(0) @binding(0) var<storage, read_write> out: array<${E}>;
-@group(0) @binding(1) var<storage, read> info: array<u32>;
-@group(0) @binding(2) var<storage, read> yv: array<${E}>;
-@group(0) @binding(3) var<storage, read> gv: array<${E}>;
-@group(0) @binding(4) var<storage, read> st: array<f32>;
-@group(0) @binding(5) var<storage, read> mg: array<f32>;
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.y * nwg.x * 64u + gid.x;
-  if (i >= info[0]) { return; }
+  // in0 x̂, in1 g, in2 [mean, rstd], in3 [mean(g), mean(g·x̂)].
+  code = `${head(E, [E, E, "f32", "f32"])}
   let row = i / info[1];
-  out[i] = st[2u * row + 1u] * (gv[i] - mg[2u * row] - yv[i] * mg[2u * row + 1u]);
+  out[i] = in2[2u * row + 1u] * (in1[i] - in3[2u * row] - in0[i] * in3[2u * row + 1u]);
 }
 `;
   const o = ctx.alloc(total * 4);
