@@ -22,7 +22,16 @@ export { FINETUNE, PRETRAIN, runFinetune, runPretrain } from "./train_cmd.ts";
 export type { TrainCommandResult } from "./train_cmd.ts";
 export { PREDICT, runPredict } from "./predict_cmd.ts";
 export { EVAL, type EvalResult, formatSummary, runEval } from "./eval_cmd.ts";
-export { DEMO, type DemoResult, type DemoRow, demoTable, runDemo } from "./demo.ts";
+export {
+  DEMO,
+  DEMO_METHODS,
+  demoLr,
+  type DemoResult,
+  type DemoRow,
+  demoTable,
+  runDemo,
+  shippedWeights,
+} from "./demo.ts";
 export {
   EXPERIMENT,
   type ExperimentRunResult,
