@@ -80,6 +80,7 @@ const LIMIT_NAMES = [
   "maxStorageBuffersPerShaderStage",
   "maxBindingsPerBindGroup",
   "maxUniformBufferBindingSize",
+  "maxUniformBuffersPerShaderStage",
 ] as const;
 
 let instance: WebGPUBackend | null = null;

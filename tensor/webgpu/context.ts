@@ -50,6 +50,8 @@ export class GpuContext {
   readonly maxBinding: number;
   /** Required alignment of a binding's byte offset. */
   readonly offsetAlign: number;
+  /** Uniform buffers one shader may bind (12 on llvmpipe). */
+  readonly maxUniformBuffers: number;
   /**
    * Kernel family for this adapter: "cpu" for adapters that run shaders on
    * the CPU (llvmpipe, lavapipe, SwiftShader), which reward big register
@@ -78,6 +80,7 @@ export class GpuContext {
     this.loopLimited = /llvmpipe|lavapipe/i.test(description);
     this.maxBinding = device.limits.maxStorageBufferBindingSize;
     this.offsetAlign = device.limits.minStorageBufferOffsetAlignment;
+    this.maxUniformBuffers = device.limits.maxUniformBuffersPerShaderStage;
     device.addEventListener("uncapturederror", (e) => {
       this.#errors.push((e as GPUUncapturedErrorEvent).error.message);
     });
@@ -89,7 +92,8 @@ export class GpuContext {
     const free = this.#pool.get(size);
     const buffer = free?.pop() ?? this.device.createBuffer({
       size,
-      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+      // UNIFORM too: the llvmpipe matmul and conv kernels bind repacked operands as uniform blocks.
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
     });
     this.liveBytes += size;
     return { buffer, bytes: size };

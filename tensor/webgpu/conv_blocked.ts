@@ -1,91 +1,12 @@
 /**
- * Register-blocked direct conv3d for adapters that run shaders on the CPU
- * (llvmpipe): each invocation computes BW (16 or 32) consecutive W positions × OB
- * output channels, reads each input row segment once into registers and
- * reuses it across kw and across the output channels, with no workgroup
- * memory (shared/notes/webgpu-llvmpipe.md). Stride 1, dilation 1, groups 1.
+ * Register-blocked conv3d weight gradient for adapters that run shaders on
+ * the CPU (llvmpipe): each invocation owns a block of output × input
+ * channels for one (kd, kh) and slides a KW-wide window of each input row in
+ * registers, with no workgroup memory (shared/notes/webgpu-llvmpipe.md).
+ * Stride 1, dilation 1, groups 1. The forward and input-gradient kernels are
+ * in conv_uniform.ts.
  * @module
  */
-
-/** Output W positions per invocation. */
-export const CONV_BW = 16;
-
-/** WGSL source for kernel width `KW`, `OB` output channels and `BW` (a multiple of 4) W positions per invocation. */
-export function blockedConvCode(KW: number, OB: number, BW = CONV_BW): string {
-  const seg = BW + KW - 1, Q = BW / 4;
-  const L: string[] = [];
-  L.push(`@group(0) @binding(0) var<storage, read_write> out: array<f32>;`);
-  L.push(`@group(0) @binding(1) var<storage, read> info: array<u32>;`);
-  L.push(`@group(0) @binding(2) var<storage, read> X: array<f32>;`);
-  L.push(`@group(0) @binding(3) var<storage, read> Wt: array<f32>;`);
-  L.push(`@compute @workgroup_size(8)`);
-  L.push(`fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {`);
-  L.push(`  let i = gid.y * nwg.x * 8u + gid.x;`);
-  L.push(`  if (i >= info[0]) { return; }`);
-  // info: [count, C, D, H, W, O, KD, KH, OD, OH, OW, pd, ph, pw]
-  L.push(`  let C = info[1]; let D = i32(info[2]); let H = i32(info[3]); let W = i32(info[4]);`);
-  L.push(`  let O = info[5]; let KD = info[6]; let KH = info[7];`);
-  L.push(`  let OD = info[8]; let OH = info[9]; let OW = info[10];`);
-  L.push(`  let pd = i32(info[11]); let ph = i32(info[12]); let pw = i32(info[13]);`);
-  L.push(`  let wBlocks = (OW + ${BW - 1}u) / ${BW}u;`);
-  L.push(`  var r = i;`);
-  L.push(`  let wb = r % wBlocks; r = r / wBlocks;`);
-  L.push(`  let oh = r % OH; r = r / OH;`);
-  L.push(`  let od = r % OD; r = r / OD;`);
-  L.push(`  let oBlocks = (O + ${OB - 1}u) / ${OB}u;`);
-  L.push(`  let o0 = (r % oBlocks) * ${OB}u; let n = r / oBlocks;`);
-  L.push(`  let ow0 = i32(wb * ${BW}u);`);
-  L.push(`  let kvol = KD * KH * ${KW}u;`);
-  for (let o = 0; o < OB; o++) {
-    L.push(`  let wo${o} = min(o0 + ${o}u, O - 1u) * C * kvol;`);
-    L.push(`  ${Array.from({ length: Q }, (_, q) => `var a${o}_${q} = vec4<f32>(0.0);`).join(" ")}`);
-  }
-  L.push(`  for (var c: u32 = 0u; c < C; c++) {`);
-  L.push(`    let xc = (n * C + c) * u32(D * H * W);`);
-  L.push(`    let wc = c * kvol;`);
-  L.push(`    for (var kd: u32 = 0u; kd < KD; kd++) {`);
-  L.push(`      let id = i32(od) - pd + i32(kd);`);
-  L.push(`      if (id < 0 || id >= D) { continue; }`);
-  L.push(`      for (var kh: u32 = 0u; kh < KH; kh++) {`);
-  L.push(`        let ih = i32(oh) - ph + i32(kh);`);
-  L.push(`        if (ih < 0 || ih >= H) { continue; }`);
-  L.push(`        let row = xc + u32((id * H + ih) * W);`);
-  L.push(`        let iw0 = ow0 - pw;`);
-  for (let t = 0; t < seg; t++) {
-    L.push(
-      `        let x${t} = select(0.0, X[row + u32(clamp(iw0 + ${t}, 0, W - 1))], iw0 + ${t} >= 0 && iw0 + ${t} < W);`,
-    );
-  }
-  L.push(`        let wk = wc + (kd * KH + kh) * ${KW}u;`);
-  for (let kw = 0; kw < KW; kw++) {
-    for (let q = 0; q < Q; q++) {
-      const b = 4 * q + kw;
-      L.push(`        let v${kw}_${q} = vec4<f32>(x${b}, x${b + 1}, x${b + 2}, x${b + 3});`);
-    }
-    for (let o = 0; o < OB; o++) {
-      L.push(`        let w${o}_${kw} = Wt[wo${o} + wk + ${kw}u];`);
-      for (let q = 0; q < Q; q++) L.push(`        a${o}_${q} = fma(vec4<f32>(w${o}_${kw}), v${kw}_${q}, a${o}_${q});`);
-    }
-  }
-  L.push(`      }`);
-  L.push(`    }`);
-  L.push(`  }`);
-  L.push(`  let plane = OD * OH * OW;`);
-  L.push(`  let rowOut = (od * OH + oh) * OW;`);
-  for (let o = 0; o < OB; o++) {
-    L.push(`  if (o0 + ${o}u < O) {`);
-    L.push(`    let ob = (n * O + o0 + ${o}u) * plane + rowOut;`);
-    for (let q = 0; q < Q; q++) {
-      for (let e = 0; e < 4; e++) {
-        const j = 4 * q + e;
-        L.push(`    if (u32(ow0) + ${j}u < OW) { out[ob + u32(ow0) + ${j}u] = a${o}_${q}[${e}]; }`);
-      }
-    }
-    L.push(`  }`);
-  }
-  L.push(`}`);
-  return L.join("\n") + "\n";
-}
 
 /** Output channels per invocation of the blocked weight gradient. */
 export const WGRAD_OB = 4;

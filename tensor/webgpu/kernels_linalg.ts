@@ -1,20 +1,24 @@
 /**
- * WGSL matmul (4×4 outputs per invocation, no workgroup memory: what the
- * software adapter rewards) and direct 3-D convolution kernels (one output
- * per invocation). Both are correct first; the tuned variants of issue 3
- * replace them behind the same signatures.
+ * Matmul and 3-D convolution on WebGPU: each op picks its kernel per
+ * adapter. On CPU-like adapters (llvmpipe), a matmul whose B is one matrix
+ * and whose A has at least 256 rows reads B from uniform blocks
+ * (matmul_uniform.ts), other aligned matmuls use 32×16 register blocks
+ * (matmul_blocked.ts); stride-1 convolutions and their input gradients read
+ * the weights from uniform blocks (conv_uniform.ts), stride = kernel ones use
+ * the patch kernels (conv_patch.ts). On real GPUs matmul uses workgroup
+ * tiles. Anything else falls back to one output element per invocation.
  * @module
  */
 import { broadcastStrides, sizeOf } from "../shape.ts";
 import type { ConvParams } from "../cpu/conv.ts";
-import type { OutputMeta } from "../backend.ts";
 import type { BufferRange, GpuBuffer, GpuContext } from "./context.ts";
 import type { GpuArg, GpuKernel } from "./kernels.ts";
 import { batchOffsetsWgsl, blockedMatmulCode, tiledMatmulCode } from "./matmul_blocked.ts";
-import { blockedConvCode, blockedWeightGradCode, CONV_BW, wgradBlocks } from "./conv_blocked.ts";
-import { stridedMap } from "./kernels.ts";
+import { blockedWeightGradCode, wgradBlocks } from "./conv_blocked.ts";
 import { checkLoop, LOOP_LIMIT, sumChunks } from "./kernels_reduce.ts";
 import { patchConv, patchConvTranspose, patchWeightGrad } from "./conv_patch.ts";
+import { uniformConv } from "./conv_uniform.ts";
+import { uniformMatmul, uniformMatmulBlocks } from "./matmul_uniform.ts";
 
 // 32×16 outputs per invocation measured fastest on llvmpipe (28–31 GFLOP/s at
 // the transformer shapes, against 2–5 for 4×4 blocks): bench/RESULTS.md.
@@ -92,6 +96,15 @@ export const gpuMatmul: GpuKernel<unknown> = (ctx, [a, b], _p, out) => {
   if (fits) {
     const sa = broadcastStrides(a.shape.slice(0, -2), batch), sb = broadcastStrides(b.shape.slice(0, -2), batch);
     const rest = [M, N, K, ...batch, ...sa, ...sb];
+    // B one matrix (its batch axes all 1) and A's batch folded into rows: the uniform-B kernel.
+    const blocks = ctx.variant === "cpu" && sizeOf(b.shape.slice(0, -2)) === 1 &&
+        sizeOf(a.shape.slice(0, -2)) === nb
+      ? uniformMatmulBlocks(ctx, nb * M, K, N)
+      : 0;
+    if (blocks) {
+      ctx.release(o);
+      return uniformMatmul(ctx, a.buffer, b.buffer, nb * M, K, N, blocks);
+    }
     if (ctx.variant === "cpu" && vec4) {
       const tiles = Math.ceil(M / BLOCK_M) * Math.ceil(N / 4 / BLOCK_N4);
       const m = ctx.meta([nb * tiles, ...rest]);
@@ -148,53 +161,22 @@ const GEOM = `  let Nn = info[1]; let C = info[2]; let D = i32(info[3]); let H =
   let dd = i32(info[20]); let dh = i32(info[21]); let dw = i32(info[22]); let groups = info[23];
 `;
 
-/** Output channels per invocation of the blocked conv (16 W × 16 channels: bench/RESULTS.md). */
-const CONV_OB = 16;
-
 /** Stride 1, dilation 1, one group, small padding: the case the blocked kernel covers. */
 function blockable(ctx: GpuContext, p: ConvParams, KW: number): boolean {
   return ctx.variant === "cpu" && p.groups === 1 && KW <= 7 &&
     p.stride.every((v) => v === 1) && p.dilation.every((v) => v === 1);
 }
 
-/**
- * The register-blocked conv3d, per sample when the whole input or output
- * does not fit one binding. Returns null when even one sample does not fit.
- */
-function blockedConv(ctx: GpuContext, x: GpuArg, w: GpuArg, pad: number[], out: OutputMeta): GpuBuffer | null {
-  const [N, C, D, H, W] = x.shape, [O, , KD, KH, KW] = w.shape, [, , OD, OH, OW] = out.shape;
-  const sample = C * D * H * W * 4, outSample = O * OD * OH * OW * 4;
-  if (sample > ctx.maxBinding || outSample > ctx.maxBinding) return null;
-  const whole = N * sample <= ctx.maxBinding && N * outSample <= ctx.maxBinding;
-  if (!whole && (sample % ctx.offsetAlign || outSample % ctx.offsetAlign)) return null;
-  const o = ctx.alloc(N * outSample);
-  // 32 W positions × 16 (8 when O ≤ 8) channels: 10–15% over 16 W positions at 64³ under load (bench/RESULTS.md).
-  const ob = O <= 8 ? 8 : CONV_OB, BW = 2 * CONV_BW;
-  const code = blockedConvCode(KW, ob, BW);
-  const per = Math.ceil(OW / BW) * OH * OD * Math.ceil(O / ob);
-  const geometry = [C, D, H, W, O, KD, KH, OD, OH, OW, ...pad];
-  if (whole) {
-    const m = ctx.meta([N * per, ...geometry]);
-    ctx.dispatch(code, [o, m, x.buffer, w.buffer], N * per, 8);
-    ctx.release(m);
-    return o;
-  }
-  for (let n = 0; n < N; n++) {
-    const m = ctx.meta([per, ...geometry]);
-    ctx.dispatch(code, [range(o, n * outSample, outSample), m, range(x.buffer, n * sample, sample), w.buffer], per, 8);
-    ctx.release(m);
-  }
-  return o;
-}
-
-/** Direct conv3d: register-blocked where it applies, else one output element per invocation. */
+/** Direct conv3d: register-blocked with uniform-block weights where it applies, else one output element per invocation. */
 export const gpuConv3d: GpuKernel<ConvParams> = (ctx, [x, w], p, out) => {
   needF32("conv3d", [x, w]);
   const patched = patchConv(ctx, x, w, p, out);
   if (patched) return patched;
   checkLoop(ctx, w.shape[1] * (1 + w.shape[2] * (1 + w.shape[3] * (1 + w.shape[4]))), `a ${w.shape.slice(1)} kernel`);
   if (blockable(ctx, p, w.shape[4])) {
-    const o = blockedConv(ctx, x, w, p.padding, out);
+    const [O, C, KD, KH, KW] = w.shape;
+    const view = { offset: 0, strides: [C * KD * KH * KW, KD * KH * KW, KH * KW, KW, 1] };
+    const o = uniformConv(ctx, x, w, view, [KD, KH, KW], O, p.padding, out);
     if (o) return o;
   }
   const [N, C, D, H, W] = x.shape, [O, Cg, KD, KH, KW] = w.shape, [, , OD, OH, OW] = out.shape;
@@ -285,17 +267,15 @@ export const gpuConvTranspose3d: GpuKernel<ConvParams> = (ctx, [x, w], p, out) =
   );
   const ks = w.shape.slice(2);
   const pad = ks.map((k, i) => k - 1 - p.padding[i]);
-  if (blockable(ctx, p, ks[2]) && pad.every((v) => v >= 0 && v <= 4)) {
-    const [Cin, Cout, KD, KH, KW] = w.shape;
+  if (blockable(ctx, p, ks[2]) && pad.every((v) => v >= 0)) {
+    // The logical forward weight [Cout, Cin, KD, KH, KW] read through a flipped, channel-swapped view of w.
+    const [, Cout, KD, KH, KW] = w.shape;
     const s = [Cout * KD * KH * KW, KD * KH * KW, KH * KW, KW, 1];
-    const flipped: OutputMeta = { shape: [Cout, Cin, KD, KH, KW], dtype: "float32" };
     const view = {
       offset: (KD - 1) * s[2] + (KH - 1) * s[3] + (KW - 1) * s[4],
       strides: [s[1], s[0], -s[2], -s[3], -s[4]],
     };
-    const wf = stridedMap(ctx, [w], [view], flipped, "x", "f32");
-    const o = blockedConv(ctx, x, { buffer: wf, shape: flipped.shape, dtype: "float32" }, pad, out);
-    ctx.release(wf);
+    const o = uniformConv(ctx, x, w, view, ks, Cout, pad, out);
     if (o) return o;
   }
   const [N, C, D, H, W] = x.shape, [, Og, KD, KH, KW] = w.shape, [, O, OD, OH, OW] = out.shape;

@@ -145,6 +145,9 @@ const MATMUL_CASES: [string, () => Tensor[]][] = [
   ["broadcast batch [2,1] × [3], 20×16 @ 16×8", () => [uniform([2, 1, 20, 16], rng), uniform([3, 16, 8], rng)]],
   ["unaligned 17×33 @ 33×3", () => [uniform([17, 33], rng), uniform([33, 3], rng)]],
   ["64-aligned 70×64 @ 64×68", () => [uniform([70, 64], rng), uniform([64, 68], rng)]],
+  // Uniform-block B (matmul_uniform.ts, 256 rows or more): 3 blocks of 512 rows, a partial second 32-column panel,
+  // rows not a multiple of 16; the gradient of A runs it with one block and 35 panels.
+  ["uniform B panels [2,130,1100] @ 1100×36", () => [uniform([2, 130, 1100], rng), uniform([1100, 36], rng)]],
 ];
 
 for (const variant of ["cpu", "gpu"] as const) {
@@ -225,6 +228,34 @@ const CONV_CASES: [string, (x: Tensor, w: Tensor) => Tensor, () => Tensor[]][] =
     "3×2×3 pad [1,0,2]",
     (x, w) => conv3d(x, w, null, { padding: [1, 0, 2] }),
     () => [uniform([1, 2, 4, 5, 6], rng), uniform([3, 2, 3, 2, 3], rng)],
+  ],
+  // Uniform-block weights (conv_uniform.ts): vec4 input rows when W % 4 == 0, 8- and 16-channel blocks, input
+  // channels spread over two uniform blocks (37 fit one at 3×3×3; the second block binds the input from channel 37,
+  // which needs D·H·W a multiple of 64), W padding 0 and 2.
+  [
+    "3×3×3 pad 1, W 8 (vec4 rows), 5 output channels",
+    (x, w) => conv3d(x, w, null, { padding: 1 }),
+    () => [uniform([2, 3, 4, 5, 8], rng), uniform([5, 3, 3, 3, 3], rng)],
+  ],
+  [
+    "3×3×3 pad 1, 40 input channels (two uniform blocks), 18 output channels, 4×4×8",
+    (x, w) => conv3d(x, w, null, { padding: 1 }),
+    () => [uniform([2, 40, 4, 4, 8], rng), uniform([18, 40, 3, 3, 3], rng)],
+  ],
+  [
+    "5×5×5 pad 2, W 16",
+    (x, w) => conv3d(x, w, null, { padding: 2 }),
+    () => [uniform([1, 2, 6, 5, 16], rng), uniform([3, 2, 5, 5, 5], rng)],
+  ],
+  [
+    "3×3×3 pad 0, W 8",
+    (x, w) => conv3d(x, w),
+    () => [uniform([1, 2, 5, 4, 8], rng), uniform([9, 2, 3, 3, 3], rng)],
+  ],
+  [
+    "transposed stride 1, 3×3×3 pad 1, 6 → 20 channels, W 12",
+    (x, w) => convTranspose3d(x, w, null, { padding: 1 }),
+    () => [uniform([1, 6, 3, 4, 12], rng), uniform([6, 20, 3, 3, 3], rng)],
   ],
   // Stride = kernel: the patch kernels (conv_patch.ts), odd channel counts and extents that leave a remainder.
   [
