@@ -35,11 +35,11 @@ function values(n: number, rng: Rng): Float32Array {
   return Float32Array.from({ length: n }, () => rng.uniformIn(-1, 1));
 }
 
-/** Best seconds per call: `reps` rounds of `batch` queued calls and one read. */
+/** Best seconds per call: `reps` rounds of `batch` queued calls and one read, after one such round of warm-up. */
 async function timeOurs(f: () => Tensor, reps = 3, batch = 3): Promise<number> {
-  const warm = f();
-  await warm.data();
-  warm.dispose();
+  const warm = Array.from({ length: batch }, f);
+  await warm[batch - 1].data();
+  warm.forEach((y) => y.dispose());
   let best = Infinity;
   for (let r = 0; r < reps; r++) {
     const t0 = performance.now();
@@ -138,8 +138,8 @@ export async function benchWebgpu(): Promise<void> {
     ours[`mm:${m},${k},${n}`] = await timeOurs(() => matmul(a, b));
   }
   const x = up([1, C, S, S, S]), w = up([C, C, 3, 3, 3]), gy = up([1, C, S, S, S]);
-  ours.conv = await timeOurs(() => conv3d(x, w, null, { padding: 1 }), 2, 1);
-  ours.convGradInput = await timeOurs(() => convTranspose3d(gy, w, null, { padding: 1 }), 2, 1);
+  ours.conv = await timeOurs(() => conv3d(x, w, null, { padding: 1 }), 2, 2);
+  ours.convGradInput = await timeOurs(() => convTranspose3d(gy, w, null, { padding: 1 }), 2, 2);
   ours.convGradWeight = await timeOurs(() => conv3dWeightGrad(x, gy, [3, 3, 3], { padding: 1 }), 1, 1);
   const step = await unetrStep(gpu);
   const tfTimes = await tfPeers();
