@@ -13,12 +13,13 @@
  * 1, 2 and 4; merged runs write tumour = 1.
  * @module
  */
-import { fromArray, type Tensor, tidy, useBackend } from "../tensor/mod.ts";
+import { type Tensor, useBackend } from "../tensor/mod.ts";
 import {
-  type BatchShape,
   type BratsModality,
   loadDataset,
+  modelPredictor,
   parseBratsModalities,
+  type Predictor,
   readNifti,
   removeSmallComponents,
   Rng,
@@ -314,16 +315,15 @@ export async function runPredict(v: FlagValues): Promise<string[]> {
     : await asUserError(`--run ${runDir}`, () => ensembleCheckpoints(runDir, epochs, k));
   const members = [];
   for (const f of files) members.push((await asUserError(`checkpoint ${f}`, () => loadCheckpoint(f))).model);
+  // One model, its weights swapped to the member that a call is for.
   let loaded = -1;
-  const predictors = members.map((weights, m) => async (batch: Float32Array, shape: BatchShape) => {
+  const run = modelPredictor(model);
+  const predictors = members.map((weights, m): Predictor => (batch, shape) => {
     if (loaded !== m) {
       model.loadStateDict(weights);
       loaded = m;
     }
-    const y = tidy(() => model.forward(fromArray(batch.slice(), shape)));
-    const out = await y.data();
-    y.dispose();
-    return out as Float32Array;
+    return run(batch, shape);
   });
   await Deno.mkdir(outDir, { recursive: true });
   if (!quiet) {

@@ -24,6 +24,7 @@ import {
   loadBrats,
   loadBratsSubject,
   loadDataset,
+  modelPredictor,
   parseBratsModalities,
   slidingWindowInference,
   type Split,
@@ -32,9 +33,9 @@ import {
   writeBratsSplit,
   writeSplit,
 } from "../data/mod.ts";
-import type { BatchShape, BratsSubject } from "../data/mod.ts";
+import type { BratsSubject } from "../data/mod.ts";
 import { parseLabelMap } from "../data/mod.ts";
-import { fromArray, tidy, useBackend } from "../tensor/mod.ts";
+import { useBackend } from "../tensor/mod.ts";
 import { METHODS, prepareMethod, train, type TrainConfig, type TrainResult } from "../train/mod.ts";
 import type { LazySamples, TrainSample } from "../train/loop.ts";
 import type { UNETR, UnetrConfig } from "../models/mod.ts";
@@ -196,18 +197,12 @@ interface ValSubject {
   label: Volume<Uint8Array>;
 }
 
-/** Largest voxel count whose indices float32 holds exactly (the multi-channel gather below). */
-const MAX_EXACT = 2 ** 24;
-
 /**
  * Mean foreground Dice of `model` on the validation subjects: sliding windows
- * of the model's size (no overlap, spec §7), argmax, Dice per foreground class
- * (1..K−1) per subject. Returns `dice` (mean over subjects of the mean over
- * classes) and, with more than one foreground class, `dice_<name>` per class.
- *
- * Several input channels: `slidingWindowInference` slides one volume, so it
- * slides a volume of voxel indices + 1 (0 = padding) and the predictor
- * gathers every channel at those indices.
+ * of the model's size over all input channels (no overlap, spec §7), argmax,
+ * Dice per foreground class (1..K−1) per subject. Returns `dice` (mean over
+ * subjects of the mean over classes) and, with more than one foreground
+ * class, `dice_<name>` per class.
  */
 async function validationDice(
   model: UNETR,
@@ -219,38 +214,9 @@ async function validationDice(
   const k = model.config.outChannels;
   const sums = new Float64Array(k);
   let n = 0;
+  const predictor = modelPredictor(model);
   for await (const s of subjects()) {
-    const N = s.label.data.length, C = s.channels.length;
-    let volume: Volume;
-    let gather: (batch: Float32Array, shape: BatchShape) => Float32Array;
-    if (C === 1) {
-      volume = s.channels[0];
-      gather = (batch) => batch.slice();
-    } else {
-      if (N >= MAX_EXACT) throw new Error(`validation: ${s.id} has ${N} voxels, more than the ${MAX_EXACT} supported`);
-      const index = new Float32Array(N);
-      for (let i = 0; i < N; i++) index[i] = i + 1;
-      volume = { ...s.label, data: index, datatype: "float32" };
-      gather = (batch, [b, , wx, wy, wz]) => {
-        const wv = wx * wy * wz, out = new Float32Array(b * C * wv);
-        for (let j = 0; j < b; j++) {
-          for (let t = 0; t < wv; t++) {
-            const idx = batch[j * wv + t];
-            if (idx === 0) continue;
-            for (let c = 0; c < C; c++) out[(j * C + c) * wv + t] = s.channels[c].data[idx - 1];
-          }
-        }
-        return out;
-      };
-    }
-    const predictor = async (batch: Float32Array, shape: BatchShape) => {
-      const x = gather(batch, shape);
-      const y = tidy(() => model.forward(fromArray(x, [shape[0], C, shape[2], shape[3], shape[4]])));
-      const out = await y.data();
-      y.dispose();
-      return out as Float32Array;
-    };
-    const r = await slidingWindowInference(volume, predictor, { window });
+    const r = await slidingWindowInference(s.channels, predictor, { window });
     for (let c = 1; c < k; c++) {
       sums[c] += dice(r.labels.data.map((v) => v === c ? 1 : 0), s.label.data.map((v) => v === c ? 1 : 0));
     }

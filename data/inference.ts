@@ -18,6 +18,9 @@
  * @module
  */
 import type { Shape3, Volume } from "./volume.ts";
+import { fromArray } from "../tensor/ops/creation.ts";
+import { tidy } from "../tensor/scope.ts";
+import type { Tensor } from "../tensor/tensor.ts";
 
 /** Shape of a window batch: `[n, channels, x, y, z]`, row-major, z fastest. */
 export type BatchShape = [number, number, number, number, number];
@@ -29,6 +32,36 @@ export type BatchShape = [number, number, number, number, number];
  * not keep `batch`, which is reused.
  */
 export type Predictor = (batch: Float32Array, shape: BatchShape) => Promise<Float32Array>;
+
+/**
+ * A {@link Predictor} that runs a model: each window batch becomes a
+ * `[n, channels, wx, wy, wz]` tensor on the current backend, goes through
+ * `model.forward` inside `tidy`, and its output (the class probabilities, as
+ * UNETR returns them) is read back and freed. The model should be in eval
+ * mode (dropout off) for deterministic predictions.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { concat, makeVolume, modelPredictor, slidingWindowInference, softmax, type Tensor } from "../mod.ts";
+ * // A "model" whose class-1 logit is 10 × the image, class 0's is 0.
+ * const model = { forward: (x: Tensor) => softmax(concat([x.mul(0), x.mul(10)], 1), 1) };
+ * const image = makeVolume(new Float32Array([-1, 2, -3, 4]), [4, 1, 1]);
+ * const r = await slidingWindowInference(image, modelPredictor(model), { window: [2, 1, 1] });
+ * assert.deepEqual([...r.labels.data], [0, 1, 0, 1]);
+ * ```
+ */
+export function modelPredictor(model: { forward(x: Tensor): Tensor }): Predictor {
+  return async (batch, shape) => {
+    // fromArray may keep the array on the CPU backend, and slidingWindowInference reuses `batch`.
+    const y = tidy(() => model.forward(fromArray(batch.slice(), shape)));
+    try {
+      return (await y.data()) as Float32Array;
+    } finally {
+      y.dispose();
+    }
+  };
+}
 
 /** Options of {@link slidingWindowInference}. */
 export interface SlidingWindowOptions {

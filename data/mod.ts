@@ -107,6 +107,7 @@ export {
 export {
   type BatchShape,
   fromTensorOrder,
+  modelPredictor,
   type Predictor,
   slidingWindowInference,
   type SlidingWindowOptions,
