@@ -1,6 +1,7 @@
 /**
  * Tensors larger than one storage binding (128 MiB on the software adapter):
- * elementwise ops, matmul and conv3d split their work and still match.
+ * elementwise ops, matmul and conv3d split their work and still match (one
+ * case lowers the limit to reach the per-sample, per-channel-block path).
  */
 import assert from "node:assert/strict";
 import { conv3d, cpuBackend, fromArray, initWebGPU, matmul, type Tensor } from "../../mod.ts";
@@ -65,5 +66,31 @@ Deno.test({
     const want = await run(cpuBackend).data();
     const got = await run(gpu!).data();
     assertSame(got, want, "conv3d");
+  },
+});
+
+Deno.test({
+  name: "webgpu: conv3d past a (lowered) binding limit runs per sample, and per block of 37 input channels",
+  ignore,
+  fn: async () => {
+    // With the limit at 256 KiB, two samples of [40, 16, 8, 8] (160 KiB each) no longer fit one binding, one does, and
+    // the 3×3×3 weights of 40 input channels need two uniform blocks per 16 output channels: the uniform-block
+    // kernel's per-sample path, with the second block bound from input channel 37 on.
+    const ctx = gpu!.ctx as { maxBinding: number };
+    const saved = ctx.maxBinding;
+    const shape = [2, 40, 16, 8, 8];
+    const n = shape.reduce((p, q) => p * q, 1);
+    const x = pattern(n, 1009, 0.001), w = pattern(18 * 40 * 27, 997, 0.002);
+    const run = (be: typeof cpuBackend): Tensor =>
+      conv3d(fromArray(x, shape, be), fromArray(w, [18, 40, 3, 3, 3], be), null, { padding: 1 });
+    const want = await run(cpuBackend).data();
+    ctx.maxBinding = 256 * 1024;
+    try {
+      assert.ok(n * 4 > ctx.maxBinding && (n / 2) * 4 <= ctx.maxBinding);
+      const got = await run(gpu!).data();
+      assertSame(got, want, "conv3d", 1e-4);
+    } finally {
+      ctx.maxBinding = saved;
+    }
   },
 });
