@@ -28,6 +28,11 @@ export interface BufferRange {
 /** What a dispatch binds: a whole pooled buffer or a range of one. */
 export type Binding = GpuBuffer | BufferRange;
 
+/** The byte range [offsetBytes, offsetBytes + bytes) of `b` as a binding (size rounded up to 16 bytes). */
+export function bindingRange(b: GpuBuffer, offsetBytes: number, bytes: number): BufferRange {
+  return { buffer: b.buffer, offset: offsetBytes, size: Math.ceil(bytes / 16) * 16 };
+}
+
 /** Dispatches queued before a submit is forced. */
 const MAX_QUEUED = 4096;
 

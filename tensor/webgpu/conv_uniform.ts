@@ -16,7 +16,7 @@
  * @module
  */
 import type { OutputMeta } from "../backend.ts";
-import type { BufferRange, GpuBuffer, GpuContext } from "./context.ts";
+import { bindingRange, type GpuBuffer, type GpuContext } from "./context.ts";
 import type { GpuArg, StridedView } from "./kernels.ts";
 
 /** vec4 slots in one 64 KiB uniform block. */
@@ -174,10 +174,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }
 `;
 
-function range(b: GpuBuffer, offsetBytes: number, bytes: number): BufferRange {
-  return { buffer: b.buffer, offset: offsetBytes, size: Math.ceil(bytes / 16) * 16 };
-}
-
 /**
  * conv3d (stride 1, dilation 1, one group) with uniform-buffer weights. The
  * weight `w` is read through `view` (axes O, C, KD, KH, KW of the logical
@@ -224,19 +220,24 @@ export function uniformConv(
   const geometry = [C, D, H, W, O, KD, KH, OD, OH, OW, ...pad];
   for (let b = 0; b < oBlocks; b++) {
     for (let u = 0; u < chunks; u++) {
-      const weights = range(packed, (b * chunks + u) * blockBytes, blockBytes);
+      const weights = bindingRange(packed, (b * chunks + u) * blockBytes, blockBytes);
       const c0 = u * CC, words = [b * OB, Math.min(CC, C - c0)];
       const shader = u > 0 ? addCode : code;
       if (whole) {
         const m = ctx.meta([N * per, ...geometry, ...words]);
-        ctx.dispatch(shader, [o, m, range(x.buffer, c0 * channel, N * sample - c0 * channel), weights], N * per, 8);
+        ctx.dispatch(
+          shader,
+          [o, m, bindingRange(x.buffer, c0 * channel, N * sample - c0 * channel), weights],
+          N * per,
+          8,
+        );
         ctx.release(m);
         continue;
       }
       for (let n = 0; n < N; n++) {
         const m = ctx.meta([per, ...geometry, ...words]);
-        const xs = range(x.buffer, n * sample + c0 * channel, sample - c0 * channel);
-        ctx.dispatch(shader, [range(o, n * outSample, outSample), m, xs, weights], per, 8);
+        const xs = bindingRange(x.buffer, n * sample + c0 * channel, sample - c0 * channel);
+        ctx.dispatch(shader, [bindingRange(o, n * outSample, outSample), m, xs, weights], per, 8);
         ctx.release(m);
       }
     }

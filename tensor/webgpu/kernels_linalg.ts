@@ -11,7 +11,7 @@
  */
 import { broadcastStrides, sizeOf } from "../shape.ts";
 import type { ConvParams } from "../cpu/conv.ts";
-import type { BufferRange, GpuBuffer, GpuContext } from "./context.ts";
+import { bindingRange, type GpuBuffer, type GpuContext } from "./context.ts";
 import type { GpuArg, GpuKernel } from "./kernels.ts";
 import { batchOffsetsWgsl, blockedMatmulCode, tiledMatmulCode } from "./matmul_blocked.ts";
 import { blockedWeightGradCode, wgradBlocks } from "./conv_blocked.ts";
@@ -69,10 +69,6 @@ ${batchOffsetsWgsl(br)}  let aBase = ao * M * K; let bBase = bo * K * N;
   }
 }
 `;
-}
-
-function range(b: GpuBuffer, offsetBytes: number, bytes: number): BufferRange {
-  return { buffer: b.buffer, offset: offsetBytes, size: Math.ceil(bytes / 16) * 16 };
 }
 
 /**
@@ -138,9 +134,9 @@ export const gpuMatmul: GpuKernel<unknown> = (ctx, [a, b], _p, out) => {
     const tiles = Math.ceil(rc / 4) * Math.ceil(N / 4);
     const m = ctx.meta([tiles, rc, N, K]);
     ctx.dispatch(matmulCode(0), [
-      range(o, r0 * N * 4, rc * N * 4),
+      bindingRange(o, r0 * N * 4, rc * N * 4),
       m,
-      range(a.buffer, r0 * K * 4, rc * K * 4),
+      bindingRange(a.buffer, r0 * K * 4, rc * K * 4),
       b.buffer,
     ], tiles);
     ctx.release(m);
@@ -238,9 +234,9 @@ function convDispatch(ctx: GpuContext, code: string, x: GpuArg, w: GpuArg, total
       const words = [oc * channel / 4, 1, ...dims.slice(1, 5), oc, ...dims.slice(6), o0, O];
       const m = ctx.meta(words);
       ctx.dispatch(code, [
-        range(o, (n * O + o0) * channel, oc * channel),
+        bindingRange(o, (n * O + o0) * channel, oc * channel),
         m,
-        range(x.buffer, n * sample, sample),
+        bindingRange(x.buffer, n * sample, sample),
         w.buffer,
       ], oc * channel / 4);
       ctx.release(m);

@@ -24,6 +24,25 @@ export function batchOffsetsWgsl(br: number): string {
 `;
 }
 
+/**
+ * WGSL lines of one k4 step of a register-blocked matmul: for each of TM rows
+ * r, load `a<r> = A[ra<r> + k4]` (4 values of k) and add its products with the
+ * 4 × TN4 vec4s `b<kk>_<c>` to the accumulators `acc<r>_<c>`. Shared by the
+ * storage-B and uniform-B kernels.
+ */
+export function accumulateRowsWgsl(TM: number, TN4: number): string[] {
+  const L: string[] = [];
+  for (let r = 0; r < TM; r++) {
+    L.push(`    let a${r} = A[ra${r} + k4];`);
+    for (let c = 0; c < TN4; c++) {
+      L.push(
+        `    acc${r}_${c} = fma(vec4<f32>(a${r}.x), b0_${c}, fma(vec4<f32>(a${r}.y), b1_${c}, fma(vec4<f32>(a${r}.z), b2_${c}, fma(vec4<f32>(a${r}.w), b3_${c}, acc${r}_${c}))));`,
+      );
+    }
+  }
+  return L;
+}
+
 /** WGSL source of the blocked kernel for a TM × 4·TN4 block and `br` batch axes. */
 export function blockedMatmulCode(TM: number, TN4: number, br: number, wg: number): string {
   const L: string[] = [];
@@ -54,14 +73,7 @@ export function blockedMatmulCode(TM: number, TN4: number, br: number, wg: numbe
     L.push(`    let brow${kk} = bBase + (k4 * 4u + ${kk}u) * N4;`);
     for (let c = 0; c < TN4; c++) L.push(`    let b${kk}_${c} = B[brow${kk} + cb${c}];`);
   }
-  for (let r = 0; r < TM; r++) {
-    L.push(`    let a${r} = A[ra${r} + k4];`);
-    for (let c = 0; c < TN4; c++) {
-      L.push(
-        `    acc${r}_${c} = fma(vec4<f32>(a${r}.x), b0_${c}, fma(vec4<f32>(a${r}.y), b1_${c}, fma(vec4<f32>(a${r}.z), b2_${c}, fma(vec4<f32>(a${r}.w), b3_${c}, acc${r}_${c}))));`,
-      );
-    }
-  }
+  L.push(...accumulateRowsWgsl(TM, TN4));
   L.push(`  }`);
   L.push(`  let ob = (i / tiles) * M * N4;`);
   for (let r = 0; r < TM; r++) {

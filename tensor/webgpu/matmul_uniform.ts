@@ -16,6 +16,7 @@
  * @module
  */
 import type { GpuBuffer, GpuContext } from "./context.ts";
+import { accumulateRowsWgsl } from "./matmul_blocked.ts";
 
 /** Rows of A per invocation. */
 const TM = 16;
@@ -53,14 +54,7 @@ export function uniformMatmulCode(blocks: number): string {
     for (let kk = 0; kk < 4; kk++) {
       for (let c = 0; c < TN4; c++) L.push(`    let b${kk}_${c} = B${u}[kb + ${kk * TN4 + c}u];`);
     }
-    for (let r = 0; r < TM; r++) {
-      L.push(`    let a${r} = A[ra${r} + k4];`);
-      for (let c = 0; c < TN4; c++) {
-        L.push(
-          `    acc${r}_${c} = fma(vec4<f32>(a${r}.x), b0_${c}, fma(vec4<f32>(a${r}.y), b1_${c}, fma(vec4<f32>(a${r}.z), b2_${c}, fma(vec4<f32>(a${r}.w), b3_${c}, acc${r}_${c}))));`,
-        );
-      }
-    }
+    L.push(...accumulateRowsWgsl(TM, TN4));
     L.push(`  }`);
   }
   for (let r = 0; r < TM; r++) {
