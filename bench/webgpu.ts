@@ -16,6 +16,7 @@ import {
   fromArray,
   gradients,
   initWebGPU,
+  linear,
   matmul,
   mean,
   oneHot,
@@ -137,6 +138,10 @@ export async function benchWebgpu(): Promise<void> {
     const a = up([m, k]), b = up([k, n]);
     ours[`mm:${m},${k},${n}`] = await timeOurs(() => matmul(a, b));
   }
+  // linear: x·Wᵀ + b with GELU, PyTorch's [out, in] weight, at the first transformer shape (ours only).
+  const [lm, lk, ln] = MATMULS[1];
+  const lx = up([lm, lk]), lw = up([ln, lk]), lb = up([ln]);
+  ours.linear = await timeOurs(() => linear(lx, lw, lb, "gelu"));
   const x = up([1, C, S, S, S]), w = up([C, C, 3, 3, 3]), gy = up([1, C, S, S, S]);
   ours.conv = await timeOurs(() => conv3d(x, w, null, { padding: 1 }), 2, 2);
   ours.convGradInput = await timeOurs(() => convTranspose3d(gy, w, null, { padding: 1 }), 2, 2);
@@ -165,6 +170,9 @@ export async function benchWebgpu(): Promise<void> {
   row(`conv3d 1x${C}x${S}^3 3^3 fwd`, "conv", CONV_FLOPS);
   console.log(`${"conv3d backward, input gradient".padEnd(36)} ${gflops(CONV_FLOPS, ours.convGradInput)}`);
   console.log(`${"conv3d backward, weight gradient".padEnd(36)} ${gflops(CONV_FLOPS, ours.convGradWeight)}`);
+  console.log(
+    `${`linear ${lm}x${lk}x${ln} + bias, gelu`.padEnd(36)} ${gflops(2 * lm * lk * ln, ours.linear)}`,
+  );
   console.log("(ratios are peer time / our time: above 1× means we are faster)");
   console.log(step);
 }

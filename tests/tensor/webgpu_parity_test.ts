@@ -167,6 +167,17 @@ const LINEAR_CASES: [string, (...xs: Tensor[]) => Tensor, () => Tensor[]][] = [
     () => [uniform([2, 19, 12], rng), uniform([10, 12], rng), uniform([10], rng)],
   ],
   ["linear K = 7, no bias", (x, w) => linear(x, w), () => [uniform([5, 7], rng), uniform([17, 7], rng)]],
+  // 256 rows or more: Wᵀ packed into uniform blocks (matmul_uniform.ts) with the bias and activation as its epilogue.
+  [
+    "linear uniform panels, 260 rows, 36 outputs (a partial second panel), bias, gelu",
+    (x, w, b) => linear(x, w, b, "gelu"),
+    () => [uniform([2, 130, 64], rng), uniform([36, 64], rng), uniform([36], rng)],
+  ],
+  [
+    "linear uniform panels, K = 600 (two blocks), relu, no bias",
+    (x, w) => linear(x, w, null, "relu"),
+    () => [uniform([260, 600], rng), uniform([40, 600], rng)],
+  ],
 ];
 
 for (const variant of ["cpu", "gpu"] as const) {
