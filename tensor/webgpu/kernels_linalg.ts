@@ -81,26 +81,23 @@ export const gpuMatmul: GpuKernel<unknown> = (ctx, [a, b], _p, out) => {
   const M = a.shape[a.shape.length - 2], K = a.shape[a.shape.length - 1], N = b.shape[b.shape.length - 1];
   const batch = out.shape.slice(0, -2);
   const nb = sizeOf(batch), br = batch.length;
-  const o = ctx.alloc(nb * M * N * 4);
-  const fits = a.buffer.bytes <= ctx.maxBinding && o.bytes <= ctx.maxBinding;
+  const fits = a.buffer.bytes <= ctx.maxBinding && nb * M * N * 4 <= ctx.maxBinding;
   const vec4 = K % 4 === 0 && N % 4 === 0;
   checkLoop(
     ctx,
     ctx.variant === "gpu" ? (K / 16) * 300 : vec4 && ctx.variant === "cpu" ? K / 4 : K,
     `matmul with K = ${K}`,
   );
+  // B one matrix (its batch axes all 1) and A's batch folded into rows: the uniform-B kernel.
+  const blocks = fits && ctx.variant === "cpu" && sizeOf(b.shape.slice(0, -2)) === 1 &&
+      sizeOf(a.shape.slice(0, -2)) === nb
+    ? uniformMatmulBlocks(ctx, nb * M, K, N)
+    : 0;
+  if (blocks) return uniformMatmul(ctx, a.buffer, b.buffer, nb * M, K, N, blocks);
+  const o = ctx.alloc(nb * M * N * 4);
   if (fits) {
     const sa = broadcastStrides(a.shape.slice(0, -2), batch), sb = broadcastStrides(b.shape.slice(0, -2), batch);
     const rest = [M, N, K, ...batch, ...sa, ...sb];
-    // B one matrix (its batch axes all 1) and A's batch folded into rows: the uniform-B kernel.
-    const blocks = ctx.variant === "cpu" && sizeOf(b.shape.slice(0, -2)) === 1 &&
-        sizeOf(a.shape.slice(0, -2)) === nb
-      ? uniformMatmulBlocks(ctx, nb * M, K, N)
-      : 0;
-    if (blocks) {
-      ctx.release(o);
-      return uniformMatmul(ctx, a.buffer, b.buffer, nb * M, K, N, blocks);
-    }
     if (ctx.variant === "cpu" && vec4) {
       const tiles = Math.ceil(M / BLOCK_M) * Math.ceil(N / 4 / BLOCK_N4);
       const m = ctx.meta([nb * tiles, ...rest]);
