@@ -2,7 +2,8 @@
  * WebGPU backend throughput: matmul at the transformer shapes and conv3d
  * 1×32×64³ (3×3×3, 32→32, pad 1) forward and backward, in GFLOP/s, with
  * TensorFlow.js 4.22 (webgpu and wasm backends, same adapter, same run) and
- * numpy as peers; plus dispatches and syncs per UNETR training step.
+ * numpy as peers; linear (bias + GELU epilogue) at one transformer shape,
+ * ours only; plus dispatches and syncs per UNETR training step.
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
