@@ -17,7 +17,7 @@
  */
 import type { OutputMeta } from "../backend.ts";
 import { bindingRange, type GpuBuffer, type GpuContext } from "./context.ts";
-import type { GpuArg, StridedView } from "./kernels.ts";
+import { type GpuArg, storageHead, type StridedView } from "./kernels.ts";
 
 /** vec4 slots in one 64 KiB uniform block. */
 export const UNIFORM_VEC4 = 4096;
@@ -146,13 +146,7 @@ export function uniformConvCode(KW: number, pw: number, OB: number, BW: number, 
  * channels [b·OB, b·OB + OB) and input channels [u·CC, u·CC + CC) as
  * [c, kd, kh, kw, OB] floats, zero-padded to 64 KiB.
  */
-export const PACK_CONV_WEIGHTS = `@group(0) @binding(0) var<storage, read_write> out: array<f32>;
-@group(0) @binding(1) var<storage, read> info: array<u32>;
-@group(0) @binding(2) var<storage, read> Wsrc: array<f32>;
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.y * nwg.x * 64u + gid.x;
-  if (i >= info[0]) { return; }
+export const PACK_CONV_WEIGHTS = `${storageHead("f32", ["f32"])}  // in0: the weight.
   // info: [count, O, C, KD, KH, KW, OB, CC, chunks, offset, s0, s1, s2, s3, s4]
   let O = info[1]; let C = info[2]; let KD = info[3]; let KH = info[4]; let KW = info[5];
   let OB = info[6]; let CC = info[7]; let chunks = info[8];
@@ -168,7 +162,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (cl < CC && c < C && o < O) {
     let at = bitcast<i32>(info[9]) + i32(o) * bitcast<i32>(info[10]) + i32(c) * bitcast<i32>(info[11]) +
       i32(kd) * bitcast<i32>(info[12]) + i32(kh) * bitcast<i32>(info[13]) + i32(kw) * bitcast<i32>(info[14]);
-    v = Wsrc[at];
+    v = in0[at];
   }
   out[i] = v;
 }

@@ -50,6 +50,20 @@ function entry(wg: number): string {
   return `const WG: u32 = ${wg}u;\n@compute @workgroup_size(${wg})\nfn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {\n`;
 }
 
+/**
+ * The start of a one-dimensional compute shader: `out` (read-write) at
+ * binding 0, the `info` words at 1, read-only inputs `in0, in1, …` of the
+ * given element types from 2 on, and `main` with the invocation index `i`,
+ * returning past `info[0]` invocations. The caller writes the body and `}`.
+ */
+export function storageHead(out: string, inputs: readonly string[], wg = 64): string {
+  let code = `@group(0) @binding(0) var<storage, read_write> out: array<${out}>;\n`;
+  code += `@group(0) @binding(1) var<storage, read> info: array<u32>;\n`;
+  inputs.forEach((t, j) => (code += `@group(0) @binding(${j + 2}) var<storage, read> in${j}: array<${t}>;\n`));
+  return code +
+    `@compute @workgroup_size(${wg})\nfn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {\n  let i = gid.y * nwg.x * ${wg}u + gid.x;\n  if (i >= info[0]) { return; }\n`;
+}
+
 /** How an input is read for output element i: its storage offset and per-axis strides. */
 export interface StridedView {
   /** Element offset. */

@@ -5,15 +5,7 @@
  */
 import { sizeOf, stridesOf } from "../shape.ts";
 import type { GpuBuffer, GpuContext } from "./context.ts";
-import { type GpuArg, type GpuKernel, wgslType } from "./kernels.ts";
-
-function head(out: string, inputs: string[]): string {
-  let code = `@group(0) @binding(0) var<storage, read_write> out: array<${out}>;\n`;
-  code += `@group(0) @binding(1) var<storage, read> info: array<u32>;\n`;
-  inputs.forEach((t, j) => (code += `@group(0) @binding(${j + 2}) var<storage, read> in${j}: array<${t}>;\n`));
-  return code +
-    `@compute @workgroup_size(64)\nfn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {\n  let i = gid.y * nwg.x * 64u + gid.x;\n  if (i >= info[0]) { return; }\n`;
-}
+import { type GpuArg, type GpuKernel, storageHead as head, wgslType } from "./kernels.ts";
 
 /** Meta words decoding index `i` over `shape` into an offset through `strides`. */
 function decode(varName: string, idx: string, shapeAt: number, stridesAt: number, rank: number): string {
@@ -191,14 +183,7 @@ export const gpuConcat: GpuKernel<{ axis: number }> = (ctx, inputs, p, out) => {
     const total = sizeOf(t.shape), inner = outer ? total / outer : 0;
     if (total) {
       const T = wgslType(t.dtype);
-      const code = `@group(0) @binding(0) var<storage, read_write> out: array<${T}>;
-@group(0) @binding(1) var<storage, read> info: array<u32>;
-@group(0) @binding(2) var<storage, read> in0: array<${T}>;
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.y * nwg.x * 64u + gid.x;
-  if (i >= info[0]) { return; }
-  out[(i / info[1]) * info[2] + info[3] + i % info[1]] = in0[i];
+      const code = `${head(T, [T])}  out[(i / info[1]) * info[2] + info[3] + i % info[1]] = in0[i];
 }
 `;
       const m = ctx.meta([total, inner, dstRow, at * step]);

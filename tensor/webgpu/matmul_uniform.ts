@@ -19,6 +19,7 @@
  */
 import type { GpuBuffer, GpuContext } from "./context.ts";
 import { accumulateRowsWgsl } from "./matmul_blocked.ts";
+import { storageHead } from "./kernels.ts";
 
 /** Rows of A per invocation. */
 const TM = 16;
@@ -96,13 +97,7 @@ export function uniformMatmulCode(blocks: number, bias = false, act?: MatmulActi
  * one row of one panel (8 vec4s); columns past N are zeroed, rows past K in
  * the last block are left as they are (the kernel never reads them).
  */
-export const PACK_PANELS = `@group(0) @binding(0) var<storage, read_write> out: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> info: array<u32>;
-@group(0) @binding(2) var<storage, read> B: array<vec4<f32>>;
-@compute @workgroup_size(8)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.y * nwg.x * 8u + gid.x;
-  if (i >= info[0]) { return; }
+export const PACK_PANELS = `${storageHead("vec4<f32>", ["vec4<f32>"], 8)}  // in0: B.
   // info: [panels · K, K, N, blocks per panel]
   let K = info[1]; let N4 = info[2] / 4u; let blocks = info[3];
   let p = i / K; let k = i % K;
@@ -110,7 +105,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let src = k * N4 + p * ${TN4}u;
 ${
   Array.from({ length: TN4 }, (_, c) =>
-    `  out[dst + ${c}u] = select(vec4<f32>(0.0), B[min(src + ${c}u, K * N4 - 1u)], p * ${TN4}u + ${c}u < N4);`).join(
+    `  out[dst + ${c}u] = select(vec4<f32>(0.0), in0[min(src + ${c}u, K * N4 - 1u)], p * ${TN4}u + ${c}u < N4);`).join(
       "\n",
     )
 }
@@ -121,25 +116,22 @@ ${
  * The same panels from B given as its transpose Bᵀ [N, K] (PyTorch's linear
  * weight): one invocation gathers one row k of a panel, 32 scalars of column k.
  */
-export const PACK_PANELS_T = `@group(0) @binding(0) var<storage, read_write> out: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> info: array<u32>;
-@group(0) @binding(2) var<storage, read> Bt: array<f32>;
-fn at(n: u32, k: u32, N: u32, K: u32) -> f32 { return select(0.0, Bt[min(n, N - 1u) * K + k], n < N); }
-@compute @workgroup_size(8)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.y * nwg.x * 8u + gid.x;
-  if (i >= info[0]) { return; }
+export const PACK_PANELS_T =
+  `fn at(n: u32, k: u32, N: u32, K: u32) -> f32 { return select(0.0, in0[min(n, N - 1u) * K + k], n < N); }
+${storageHead("vec4<f32>", ["f32"], 8)}  // in0: Bᵀ.
   // info: [panels · K, K, N, blocks per panel]
   let K = info[1]; let N = info[2]; let blocks = info[3];
   let p = i / K; let k = i % K;
   let dst = (p * blocks + k / ${ROWS_PER_BLOCK}u) * ${BLOCK_VEC4}u + (k % ${ROWS_PER_BLOCK}u) * ${TN4}u;
   let n0 = p * ${4 * TN4}u;
 ${
-  Array.from({ length: TN4 }, (_, c) =>
-    `  out[dst + ${c}u] = vec4<f32>(${[0, 1, 2, 3].map((e) => `at(n0 + ${4 * c + e}u, k, N, K)`).join(", ")});`).join(
-      "\n",
-    )
-}
+    Array.from({ length: TN4 }, (_, c) =>
+      `  out[dst + ${c}u] = vec4<f32>(${
+        [0, 1, 2, 3].map((e) => `at(n0 + ${4 * c + e}u, k, N, K)`).join(", ")
+      });`).join(
+        "\n",
+      )
+  }
 }
 `;
 
