@@ -67,7 +67,7 @@ export interface AdamHandles {
  * p ← p − stepSize · m / (√v̂ / bc2Sqrt + eps).
  */
 export interface AdamHyper {
-  /** β₁, β₂. */
+  /** β₁. */
   b1: number;
   /** β₂. */
   b2: number;
