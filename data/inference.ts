@@ -17,7 +17,7 @@
  * FLAIR) are the channels `ch` of one input: pass them as an array.
  * @module
  */
-import type { Shape3, Volume } from "./volume.ts";
+import { sameGrid, type Shape3, type Volume } from "./volume.ts";
 import { fromArray } from "../tensor/ops/creation.ts";
 import { tidy } from "../tensor/scope.ts";
 import type { Tensor } from "../tensor/tensor.ts";
@@ -191,8 +191,8 @@ function checkChannels(volume: Volume | readonly Volume[]): readonly Volume[] {
           "channels must be co-registered on one grid",
       );
     }
-    const far = (a: readonly number[], b: readonly number[]) => a.some((x, i) => Math.abs(x - b[i]) > tol);
-    if (v.affine.some((row, r) => far(row, first.affine[r])) || far(v.spacing, first.spacing)) {
+    const spacingOff = v.spacing.some((x, i) => Math.abs(x - first.spacing[i]) > tol);
+    if (!sameGrid(v, first, tol) || spacingOff) {
       throw new RangeError(
         `slidingWindowInference: channel ${c} (shape [${v.shape}], affine ${JSON.stringify(v.affine.slice(0, 3))}, ` +
           `spacing [${v.spacing}]) is not on the grid of channel 0 (shape [${first.shape}], affine ` +
