@@ -16,6 +16,9 @@
 import { type Tensor, useBackend } from "../tensor/mod.ts";
 import {
   type BratsModality,
+  type BratsScan,
+  findBratsScans,
+  loadBratsChannels,
   loadDataset,
   modelPredictor,
   parseBratsModalities,
@@ -28,7 +31,6 @@ import {
   writeNifti,
   zScore,
 } from "../data/mod.ts";
-import { type BratsScan, findBratsScans, loadBratsChannels } from "../data/brats.ts";
 import { ensembleCheckpoints, loadCheckpoint, prepareMethod } from "../train/mod.ts";
 import type { Module } from "../models/mod.ts";
 import {
