@@ -15,6 +15,7 @@
  */
 import { type Tensor, useBackend } from "../tensor/mod.ts";
 import {
+  BRATS_CLASS_LABELS,
   type BratsModality,
   type BratsScan,
   findBratsScans,
@@ -107,8 +108,6 @@ interface RunInput {
 }
 
 const NIFTI = /\.nii(\.gz)?$/;
-/** Output class → BraTS label: background, NCR, ED, ET (inverse of the training map in data/brats.ts). */
-const BRATS_VALUES = [0, 1, 2, 4];
 
 /** A single-channel NIfTI scan: read, z-scored (spec §3). */
 function niftiJob(id: string, path: string): Job {
@@ -143,9 +142,17 @@ async function testIds(runDir: string): Promise<Set<string>> {
   return new Set<string>(split.test ?? []);
 }
 
-/** The scans of a BraTS (subject) folder for a run trained on `modalities`; all files checked before any is read. */
-async function bratsJobs(dir: string, modalities: BratsModality[], subjects: string, runDir: string): Promise<Job[]> {
-  let scans = await asUserError(`--input ${dir}`, () => findBratsScans(dir));
+/**
+ * The jobs for `scans` (found in the BraTS folder `dir`) for a run trained on `modalities`; all files checked before
+ * any is read.
+ */
+async function bratsJobs(
+  dir: string,
+  scans: BratsScan[],
+  modalities: BratsModality[],
+  subjects: string,
+  runDir: string,
+): Promise<Job[]> {
   if (subjects === "test") {
     const test = await testIds(runDir);
     scans = scans.filter((x) => test.has(x.id));
@@ -186,7 +193,7 @@ async function jobs(input: string, subjects: string, runDir: string, run: RunInp
   const dir = input.replace(/\/+$/, "");
   if (modalities) {
     const found = await asUserError(`--input ${dir}`, () => findBratsScans(dir));
-    if (found.length > 0) return await bratsJobs(dir, modalities, subjects, runDir);
+    if (found.length > 0) return await bratsJobs(dir, found, modalities, subjects, runDir);
     if (multi) {
       throw new UsageError(
         `--input ${dir} holds no BraTS subject, but run ${runDir} was trained on ${needs}: give a BraTS folder ` +
@@ -275,7 +282,7 @@ function runInput(record: RunRecord, path: string): RunInput {
         `the model has ${outChannels}`,
     );
   }
-  return { modalities, labelValues: threeClass ? BRATS_VALUES : null };
+  return { modalities, labelValues: threeClass ? [...BRATS_CLASS_LABELS] : null };
 }
 
 /** The model of a run, with its method's structure, in eval mode; and its input size. */

@@ -206,8 +206,14 @@ export interface LoadedBratsSubject {
   label: Volume<Uint8Array>;
 }
 
-/** The BraTS label values: NCR 1, ED 2, ET 4 (label 3 is unused since BraTS 2017). */
-const THREE_CLASS = new Map([[0, 0], [1, 1], [2, 2], [4, 3]]);
+/**
+ * The BraTS label value of each class of a three-class run: background 0,
+ * NCR 1, ED 2, ET 4 (label 3 is unused since BraTS 2017), so class c is
+ * written back as `BRATS_CLASS_LABELS[c]`.
+ */
+export const BRATS_CLASS_LABELS: readonly number[] = [0, 1, 2, 4];
+/** BraTS label value → class, the inverse of {@link BRATS_CLASS_LABELS}. */
+const THREE_CLASS = new Map(BRATS_CLASS_LABELS.map((value, c) => [value, c]));
 
 const fmtGrid = (v: Volume) => `shape [${v.shape}] affine ${JSON.stringify(v.affine.slice(0, 3))}`;
 

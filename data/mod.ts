@@ -70,6 +70,7 @@ export {
   writeSplit,
 } from "./datasets.ts";
 export {
+  BRATS_CLASS_LABELS,
   BRATS_MODALITIES,
   BRATS_SPLIT,
   bratsChannel,
