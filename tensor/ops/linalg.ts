@@ -11,6 +11,7 @@ import type { Tensor } from "../tensor.ts";
 import { linearKernel, matmulKernel } from "../cpu/matmul.ts";
 import { gpuLinear, type LinearActivation } from "../webgpu/linear_blocked.ts";
 import { gpuMatmul } from "../webgpu/kernels_linalg.ts";
+import { nativeLinear, nativeMatmul } from "../native/matmul.ts";
 import { sum, sumTo } from "./reduce.ts";
 import { reshape, transpose } from "./movement.ts";
 import { add, erf, exp, gt, mul, where } from "./elementwise.ts";
@@ -29,7 +30,7 @@ const MATMUL = defineOp<undefined>({
     };
   },
   cpu: matmulKernel,
-  kernels: { webgpu: gpuMatmul },
+  kernels: { webgpu: gpuMatmul, native: nativeMatmul },
   vjp: (g, { inputs: [a, b], needsGrad }) => [
     needsGrad[0] ? sumTo(matmul(g, transpose(b)), a.shape) : null,
     needsGrad[1] ? sumTo(matmul(transpose(a), g), b.shape) : null,
@@ -86,7 +87,7 @@ const LINEAR = defineOp<{ activation: LinearActivation }>({
     return { shape: [...x.shape.slice(0, -1), w.shape[0]], dtype };
   },
   cpu: linearKernel,
-  kernels: { webgpu: gpuLinear },
+  kernels: { webgpu: gpuLinear, native: nativeLinear },
   // z = x·Wᵀ + b, y = act(z): the activation's derivative needs z, recomputed with one more product.
   vjp: (g, { inputs: [x, w, b], params: { activation }, needsGrad }) => {
     let gz = g;

@@ -1,0 +1,84 @@
+/**
+ * Native matmul and `linear`: float32 products go to `cblas_sgemm`; other
+ * dtypes (float64 gradient checks, integers) take the CPU reference kernel.
+ * @module
+ */
+import type { OutputMeta } from "../backend.ts";
+import type { TypedArray } from "../dtype.ts";
+import type { CpuArg } from "../op.ts";
+import { broadcastStrides, sizeOf, stridesOf } from "../shape.ts";
+import { linearKernel, matmulKernel } from "../cpu/matmul.ts";
+import { erf } from "../cpu/special.ts";
+import { sgemm } from "./blas.ts";
+
+/** `[..., m, k] @ [..., k, n]` with broadcast batch axes: one sgemm per batch, or one for all when B is shared. */
+export function nativeMatmul(inputs: CpuArg[], p: unknown, out: OutputMeta): TypedArray {
+  const [a, b] = inputs;
+  if (out.dtype !== "float32" || a.dtype !== "float32" || b.dtype !== "float32") return matmulKernel(inputs, p, out);
+  const m = a.shape[a.shape.length - 2], k = a.shape[a.shape.length - 1];
+  const n = b.shape[b.shape.length - 1];
+  const batchShape = out.shape.slice(0, -2);
+  const batches = sizeOf(batchShape);
+  const A = a.data as Float32Array, B = b.data as Float32Array;
+  const C = new Float32Array(batches * m * n);
+  const sa = broadcastStrides(a.shape.slice(0, -2), batchShape);
+  const sb = broadcastStrides(b.shape.slice(0, -2), batchShape);
+  // B shared by every batch and A's batches contiguous: one product of (batches·m) × k by k × n.
+  if (sb.every((s) => s === 0) && sizeOf(a.shape.slice(0, -2)) === batches) {
+    sgemm("N", "N", batches * m, n, k, 1, A, k, B, n, 0, C, n);
+    return C;
+  }
+  const bs = stridesOf(batchShape);
+  for (let bt = 0; bt < batches; bt++) {
+    let oa = 0, ob = 0;
+    for (let ax = 0, rem = bt; ax < batchShape.length; ax++) {
+      const i = Math.floor(rem / bs[ax]);
+      rem -= i * bs[ax];
+      oa += i * sa[ax];
+      ob += i * sb[ax];
+    }
+    sgemm(
+      "N",
+      "N",
+      m,
+      n,
+      k,
+      1,
+      A.subarray(oa * m * k, (oa + 1) * m * k),
+      k,
+      B.subarray(ob * k * n, (ob + 1) * k * n),
+      n,
+      0,
+      C.subarray(bt * m * n, (bt + 1) * m * n),
+      n,
+    );
+  }
+  return C;
+}
+
+/** act(x·Wᵀ + b): one sgemm against the untransposed [out, in] weight, then bias and activation in one pass. */
+export function nativeLinear(
+  inputs: CpuArg[],
+  p: { activation: "none" | "relu" | "gelu" },
+  out: OutputMeta,
+): TypedArray {
+  const [x, w, b] = inputs;
+  if (out.dtype !== "float32" || inputs.some((t) => t.dtype !== "float32")) return linearKernel(inputs, p, out);
+  const K = x.shape[x.shape.length - 1], N = w.shape[0], M = x.data.length / K;
+  const C = new Float32Array(M * N);
+  sgemm("N", "T", M, N, K, 1, x.data as Float32Array, K, w.data as Float32Array, K, 0, C, N);
+  const bias = b?.data as Float32Array | undefined;
+  if (!bias && p.activation === "none") return C;
+  for (let i = 0; i < M; i++) {
+    const row = i * N;
+    for (let j = 0; j < N; j++) {
+      const s = bias ? C[row + j] + bias[j] : C[row + j];
+      C[row + j] = p.activation === "relu"
+        ? (s > 0 ? s : 0)
+        : p.activation === "gelu"
+        ? 0.5 * s * (1 + erf(s * Math.SQRT1_2))
+        : s;
+    }
+  }
+  return C;
+}
