@@ -3,7 +3,7 @@
  * (spec/peft-baselines.md §LoRA, §PiSSA).
  * @module
  */
-import { matmul, reshape, type Rng, type Tensor, transpose, tsvdTruncate } from "../../tensor/mod.ts";
+import { fdiag, matmul, reshape, type Rng, type Tensor, transpose, tsvdTruncate } from "../../tensor/mod.ts";
 import { noGrad } from "../../autodiff/mod.ts";
 import { defaultBound, Dropout, type Linear, type UnaryModule } from "../../models/mod.ts";
 import { toHost64, toParamLike } from "../host.ts";
@@ -98,7 +98,7 @@ export class PissaLinear extends AdaptedLinear {
     // Round the factors to the parameter dtype first, then take the residual against exactly those factors.
     const [u, s, v] = await Promise.all([
       toParamLike(t.U, w, [out, rank]),
-      toParamLike(t.S, w, [rank, rank]),
+      toParamLike(fdiag(t.S), w, [rank, rank]), // the r singular values on the diagonal of pissa_S
       toParamLike(t.V, w, [inp, rank]),
     ]);
     const [u64, s64, v64] = await Promise.all([u, s, v].map(toHost64));

@@ -19,4 +19,5 @@ export { cmatmul, complex, conj, imag, real } from "./complex.ts";
 export { fft3, ifft3, irfft3, rfft3 } from "./fft.ts";
 export { bcirc, fdiag, fold, isOrthogonal, tidentity, tprod, tprodCirculant, ttranspose, unfold } from "./tproduct.ts";
 export { fourierSingularValues, tnn, tsvd, tsvdTruncate, tubalRank } from "./tsvd.ts";
-export type { SliceSvdMethod, TSvd, TSvdOptions, TSvdTruncation } from "./tsvd.ts";
+export type { SliceSvdMethod, TSvd, TSvdOptions, TSvdParts, TSvdTruncation } from "./tsvd.ts";
+export { SvdConvergenceError } from "./svd_topr.ts";

@@ -141,7 +141,7 @@ Deno.test("suggestRank: the smallest tubal rank keeping the energy, consistent w
   // 1 − kept(r) is ‖W − W_r‖²/‖W‖² for the truncated t-SVD (Kilmer & Martin's optimality, spec §2).
   const up = planGroups(model, ["up"], "code")[0];
   const stacked = await stackGroup(model, up);
-  const t = await tsvdTruncate(stacked, 2);
+  const t = await tsvdTruncate(stacked, 2, { parts: true });
   const sq = (a: ArrayLike<number>) => Array.from(a).reduce((acc, v) => acc + v * v, 0);
   const ratio = sq(await t.residual.data()) / sq(await stacked.data());
   assert.ok(Math.abs(1 - s.groups[1].cumulative[1] - ratio) < 1e-10);
