@@ -211,7 +211,7 @@ function checkOrthonormal(top: TopRResult, label: string): void {
 
 Deno.test("Krylov top-r on flat spectra (σ₁/σ₂ ≈ 1.05, like a seeded UNETR): principal part within 1e-4 of Jacobi, real and complex", () => {
   const rng = new Rng(27);
-  for (const [m, n, real] of [[180, 150, false], [150, 180, true], [200, 200, false]] as const) {
+  for (const [m, n, real] of [[180, 150, false], [150, 180, true], [160, 160, false]] as const) {
     const a = flat(m, n, rng, real), ref = jacobiSvd(a);
     assert.ok(ref.s[0] / ref.s[1] < 1.1, `σ₁/σ₂ = ${ref.s[0] / ref.s[1]}`);
     for (const r of [1, 2, 6]) {
