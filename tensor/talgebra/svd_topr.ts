@@ -34,7 +34,7 @@ export interface TopROptions {
   tol?: number;
   /** Largest number of restarts before {@link SvdConvergenceError} is thrown (default 100). */
   maxRestarts?: number;
-  /** Block size b (default max(4, r + 2), at most min(rows, cols)). */
+  /** Block size b (default max(8, r + 2), at most min(rows, cols)). */
   blockSize?: number;
   /** Seed of the random start block (default 0). */
   seed?: number;
@@ -228,14 +228,24 @@ class Solver {
    * already).
    */
   orthonormalize(q: CBuf, c0: number, w: number, rng: Rng): void {
-    const rows = q.rows, ld = q.ld, before = new Float64Array(w);
+    const before = new Float64Array(w);
     for (let c = 0; c < w; c++) before[c] = columnNorm(q, c0 + c);
-    if (c0 > 0) {
-      for (let pass = 0; pass < 2; pass++) {
-        const coef = this.adjointTimes(q, c0, q, c0, w);
-        this.times(q, c0, coef, w, q, c0, -1, 1);
-      }
+    this.projectOut(q, c0, w);
+    this.normalizeBlock(q, c0, w, rng, before);
+  }
+
+  /** Columns [c0, c0+w) of `q` minus their components along its first c0 columns (block CGS, twice, on GEMM). */
+  projectOut(q: CBuf, c0: number, w: number): void {
+    if (c0 === 0) return;
+    for (let pass = 0; pass < 2; pass++) {
+      const coef = this.adjointTimes(q, c0, q, c0, w);
+      this.times(q, c0, coef, w, q, c0, -1, 1);
     }
+  }
+
+  /** Gram–Schmidt (twice) within columns [c0, c0+w), replacing a column whose norm fell below 1e-10·`before`. */
+  normalizeBlock(q: CBuf, c0: number, w: number, rng: Rng, before: Float64Array): void {
+    const rows = q.rows, ld = q.ld;
     for (let c = 0; c < w; c++) {
       const col = c0 + c;
       projectWithin(q, c0, col, this.real);
@@ -305,11 +315,13 @@ export function topRSvd(a: ComplexMatrix, r: number, opts: TopROptions = {}): To
   }
   const tol = opts.tol ?? 1e-8, maxRestarts = opts.maxRestarts ?? 100;
   if (!(tol > 0)) throw new RangeError(`topRSvd: tol must be positive, got ${tol}`);
-  const b = Math.min(mn, opts.blockSize ?? Math.max(4, r + 2));
+  const b = Math.min(mn, opts.blockSize ?? Math.max(8, r + 2));
   if (!(Number.isInteger(b) && b >= 1)) throw new RangeError(`topRSvd: blockSize must be a positive integer, got ${b}`);
   // Kept Ritz vectors at a restart, and the basis size at which Rayleigh–Ritz runs.
   // Whole blocks only: the thick restart needs the full last block (it carries the residual directions).
-  const keep = Math.min(mn, b * Math.ceil((r + b) / b)), kmax = Math.min(mn, keep + b * Math.max(3, Math.ceil(12 / b)));
+  // About 48 new columns per restart: fewer restarts (and products) than a small basis, while the Rayleigh–Ritz SVD
+  // of the K×K projection (Jacobi, O(K³)) stays cheap next to the products.
+  const keep = Math.min(mn, b * Math.ceil((r + b) / b)), kmax = Math.min(mn, keep + b * Math.max(2, Math.ceil(48 / b)));
   const real = opts.real ?? false, rng = new Rng(opts.seed ?? 0);
   const sv = new Solver(a, real, opts.blas ?? true);
   const P = cbuf(n, kmax), Q = cbuf(m, kmax), Y = cbuf(m, kmax);
@@ -339,34 +351,46 @@ export function topRSvd(a: ComplexMatrix, r: number, opts: TopROptions = {}): To
     const X = cbuf(k, k), W = cbuf(k, k);
     X.re.set(small.u.re), X.im.set(small.u.im), W.re.set(small.v.re), W.im.set(small.v.im);
     const s = small.s, s1 = s[0];
-    // The r leading triplets and both residuals, with explicit products.
-    const U = cbuf(m, r), V = cbuf(n, r), AV = cbuf(m, r), AhU = cbuf(n, r);
-    sv.times(Q, k, X, r, U, 0, 1, 0);
-    sv.times(P, k, W, r, V, 0, 1, 0);
-    sv.apply(false, V, 0, r, AV, 0);
-    sv.apply(true, U, 0, r, AhU, 0);
-    worst = 0;
-    for (let c = 0; c < r; c++) {
-      let e1 = 0, e2 = 0;
-      for (let i = 0; i < m; i++) {
-        e1 += (AV.re[i * r + c] - s[c] * U.re[i * r + c]) ** 2 + (AV.im[i * r + c] - s[c] * U.im[i * r + c]) ** 2;
+    // The next P block F = Aᴴ·Q_last ⊥ P. In exact arithmetic Aᴴ·u_i − σ_i·v_i = F·x_i(last block rows) and
+    // A·v_i = σ_i·u_i, so F gives the residuals without products; the explicit check below confirms them.
+    const full = k >= mn, next = cbuf(n, k + lastW);
+    let estimate = 0;
+    if (!full) {
+      copyColumns(P, next, 0, k);
+      sv.apply(true, Q, k - lastW, lastW, next, k);
+      const before = new Float64Array(lastW);
+      for (let c = 0; c < lastW; c++) before[c] = columnNorm(next, k + c);
+      sv.projectOut(next, k, lastW);
+      for (let c = 0; c < r; c++) {
+        let e = 0;
+        for (let i = 0; i < n; i++) {
+          let fr = 0, fi = 0;
+          for (let j = 0; j < lastW; j++) {
+            const o = i * next.ld + k + j, xo = (k - lastW + j) * k + c;
+            const ar = next.re[o], ai = next.im[o], xr = X.re[xo], xi = X.im[xo];
+            (fr += ar * xr - ai * xi, fi += ar * xi + ai * xr);
+          }
+          e += fr * fr + fi * fi;
+        }
+        estimate = Math.max(estimate, Math.sqrt(e));
       }
-      for (let i = 0; i < n; i++) {
-        e2 += (AhU.re[i * r + c] - s[c] * V.re[i * r + c]) ** 2 + (AhU.im[i * r + c] - s[c] * V.im[i * r + c]) ** 2;
-      }
-      worst = Math.max(worst, Math.sqrt(Math.max(e1, e2)));
+      estimate = s1 > 0 ? estimate / s1 : 0;
+      sv.normalizeBlock(next, k, lastW, rng, before);
     }
-    worst = s1 > 0 ? worst / s1 : 0;
-    if (worst <= tol || k >= mn) {
-      if (worst > tol && worst > 1e-8) {
+    if (full || estimate <= tol) {
+      const checked = explicitResidual(sv, P, Q, X, W, s, k, r);
+      worst = checked.worst;
+      if (worst <= tol || (full && worst <= Math.max(tol, 1e-8))) {
+        const { u, v } = checked;
+        return { ...fixPhases({ s: s.slice(0, r), u, v }), restarts, products: sv.products, residual: worst };
+      }
+      if (full) {
         throw new SvdConvergenceError(
           `topRSvd: the full ${m}×${n} basis left a residual ${worst.toExponential(2)}`,
           worst,
         );
       }
-      const u = toMatrix(U, r), v = toMatrix(V, r);
-      return { ...fixPhases({ s: s.slice(0, r), u, v }), restarts, products: sv.products, residual: worst };
-    }
+    } else worst = estimate;
     if (restarts >= maxRestarts) {
       throw new SvdConvergenceError(
         `topRSvd: ${m}×${n} matrix, r = ${r}: residual ${worst.toExponential(2)}·σ₁ after ${restarts} restarts ` +
@@ -375,12 +399,9 @@ export function topRSvd(a: ComplexMatrix, r: number, opts: TopROptions = {}): To
       );
     }
     restarts++;
-    // Thick restart: the next P block from the last Q block, orthogonal to all of P, holds the residual
-    // directions of the kept Ritz vectors; then P ← [P·W_keep, next], Q ← Q·X_keep, Y ← Y·W_keep.
-    const wNext = Math.min(lastW, kmax - keep), next = cbuf(n, k + wNext);
-    copyColumns(P, next, 0, k);
-    sv.apply(true, Q, k - lastW, wNext, next, k);
-    sv.orthonormalize(next, k, wNext, rng);
+    // Thick restart: F (now orthonormal) holds the residual directions of the kept Ritz vectors;
+    // P ← [P·W_keep, F], Q ← Q·X_keep, Y ← Y·W_keep.
+    const wNext = Math.min(lastW, kmax - keep);
     const Pk = cbuf(n, k), Qk = cbuf(m, k), Yk = cbuf(m, k);
     copyColumns(P, Pk, 0, k), copyColumns(Q, Qk, 0, k), copyColumns(Y, Yk, 0, k);
     sv.times(Pk, k, W, keep, P, 0, 1, 0);
@@ -395,6 +416,52 @@ export function topRSvd(a: ComplexMatrix, r: number, opts: TopROptions = {}): To
     k = keep;
     w = wNext;
   }
+}
+
+/** U_r = Q·X_r and V_r = P·W_r, the r leading Ritz vectors, as matrices. */
+function leadingTriplets(
+  sv: Solver,
+  P: CBuf,
+  Q: CBuf,
+  X: CBuf,
+  W: CBuf,
+  k: number,
+  r: number,
+): { u: ComplexMatrix; v: ComplexMatrix } {
+  const U = cbuf(Q.rows, r), V = cbuf(P.rows, r);
+  sv.times(Q, k, X, r, U, 0, 1, 0);
+  sv.times(P, k, W, r, V, 0, 1, 0);
+  return { u: toMatrix(U, r), v: toMatrix(V, r) };
+}
+
+/** max_i max(‖A·v_i − σ_i·u_i‖, ‖Aᴴ·u_i − σ_i·v_i‖)/σ_1 over the r leading Ritz triplets, by explicit products. */
+function explicitResidual(
+  sv: Solver,
+  P: CBuf,
+  Q: CBuf,
+  X: CBuf,
+  W: CBuf,
+  s: Float64Array,
+  k: number,
+  r: number,
+): { worst: number; u: ComplexMatrix; v: ComplexMatrix } {
+  const m = Q.rows, n = P.rows, { u, v } = leadingTriplets(sv, P, Q, X, W, k, r);
+  const U: CBuf = { rows: m, ld: r, re: u.re, im: u.im }, V: CBuf = { rows: n, ld: r, re: v.re, im: v.im };
+  const AV = cbuf(m, r), AhU = cbuf(n, r);
+  sv.apply(false, V, 0, r, AV, 0);
+  sv.apply(true, U, 0, r, AhU, 0);
+  let worst = 0;
+  for (let c = 0; c < r; c++) {
+    let e1 = 0, e2 = 0;
+    for (let i = 0; i < m; i++) {
+      e1 += (AV.re[i * r + c] - s[c] * U.re[i * r + c]) ** 2 + (AV.im[i * r + c] - s[c] * U.im[i * r + c]) ** 2;
+    }
+    for (let i = 0; i < n; i++) {
+      e2 += (AhU.re[i * r + c] - s[c] * V.re[i * r + c]) ** 2 + (AhU.im[i * r + c] - s[c] * V.im[i * r + c]) ** 2;
+    }
+    worst = Math.max(worst, Math.sqrt(Math.max(e1, e2)));
+  }
+  return { worst: s[0] > 0 ? worst / s[0] : 0, u, v };
 }
 
 /** dst[:, c0:c0+w] ← src[:, c0:c0+w] (same row count). */

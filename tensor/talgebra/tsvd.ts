@@ -76,7 +76,7 @@ export interface TSvdOptions {
   tol?: number;
   /** Krylov method: restarts allowed per slice before an `SvdConvergenceError` is thrown (default 100). */
   maxRestarts?: number;
-  /** Krylov method: block size (default max(4, r + 2)). */
+  /** Krylov method: block size (default max(8, r + 2)). */
   blockSize?: number;
   /** Krylov method: seed of the random start blocks (default 0). */
   seed?: number;
