@@ -256,6 +256,7 @@ class Solver {
         projectWithin(q, 0, col, this.real);
       }
       const len = columnNorm(q, col);
+      if (!(len > 0)) throw new Error(`topRSvd: no room for basis column ${col} of ${rows} (internal error)`);
       for (let i = 0; i < rows; i++) (q.re[i * ld + col] /= len, q.im[i * ld + col] /= len);
     }
   }
@@ -321,7 +322,10 @@ export function topRSvd(a: ComplexMatrix, r: number, opts: TopROptions = {}): To
   // Whole blocks only: the thick restart needs the full last block (it carries the residual directions).
   // About 48 new columns per restart: fewer restarts (and products) than a small basis, while the Rayleigh–Ritz SVD
   // of the K×K projection (Jacobi, O(K³)) stays cheap next to the products.
-  const keep = Math.min(mn, b * Math.ceil((r + b) / b)), kmax = Math.min(mn, keep + b * Math.max(2, Math.ceil(48 / b)));
+  // The next block F must fit beside a full basis (kmax + b ≤ min(m, n)); where it would not, the basis grows to the
+  // whole space once and Rayleigh–Ritz is exact.
+  const keep = Math.min(mn, b * Math.ceil((r + b) / b)), grown = keep + b * Math.max(2, Math.ceil(48 / b));
+  const kmax = grown + b <= mn ? grown : mn;
   const real = opts.real ?? false, rng = new Rng(opts.seed ?? 0);
   const sv = new Solver(a, real, opts.blas ?? true);
   const P = cbuf(n, kmax), Q = cbuf(m, kmax), Y = cbuf(m, kmax);

@@ -282,3 +282,15 @@ Deno.test("Krylov top-r throws SvdConvergenceError instead of returning unconver
   );
   assert.throws(() => topRSvd(a, 0), /topRSvd: r must be an integer in \[1, 180\] for a 200×180 matrix, got 0/);
 });
+
+Deno.test("Krylov top-r converges for every size around the basis limit (min(m, n) from 60 to 82)", () => {
+  const rng = new Rng(32);
+  for (const n of [60, 66, 70, 72, 73, 80, 82]) {
+    for (const r of [1, 3]) {
+      const a = flat(n + 15, n, rng, n % 2 === 0), real = n % 2 === 0;
+      const top = topRSvd(a, r, { real }), ref = jacobiSvd(a);
+      assert.ok(relFrob(rebuild(top), rebuild(ref, r)) < 1e-6, `${n + 15}×${n} r=${r}`);
+      assert.ok(worstResidual(a, top) <= 1e-8 * ref.s[0] * (1 + 1e-6), `${n + 15}×${n} r=${r}: residual`);
+    }
+  }
+});

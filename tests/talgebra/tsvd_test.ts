@@ -190,6 +190,17 @@ Deno.test("Krylov truncation of a flat-spectrum tensor (σ₁/σ₂ ≈ 1.05 per
   }
 });
 
+Deno.test("Krylov truncation with zero Fourier slices (identical frontal slices) equals Jacobi's", async () => {
+  // Identical slices: only Â_0 is nonzero, so slices 1..n3−1 are zero matrices and r = 2 exceeds their rank.
+  const rng = new Rng(42);
+  const one = rand([90, 70, 1], rng);
+  const a = concat([one, one, one, one], 2);
+  const j = await tsvdTruncate(a, 2, { method: "jacobi", parts: true });
+  const q = await tsvdTruncate(a, 2, { method: "krylov", parts: true });
+  assert.ok(await relErr(q.principal, j.principal) < 1e-10);
+  assert.ok(await isOrthogonal(q.U, 1e-10) && await isOrthogonal(q.V, 1e-10));
+});
+
 Deno.test("tsvdTruncate returns only the factors unless parts are asked for, and rejects an unknown method", async () => {
   const a = rand([4, 3, 5], new Rng(41));
   const t = await tsvdTruncate(a, 2);
