@@ -5,7 +5,7 @@
  * and suggestRank reads the truncation energy off the spectrum.
  */
 import assert from "node:assert/strict";
-import { gradients, tidy, tsvdTruncate } from "../../mod.ts";
+import { createUnetr, fdiag, gradients, tidy, tprod, tsvdTruncate, ttranspose } from "../../mod.ts";
 import { applyPeft, type LoraPtLinear, type PeftModel, planGroups, stackGroup, suggestRank } from "../../peft/mod.ts";
 import { inputFor, relDiff, sameBits, smallModel, snapshot, train } from "./helpers.ts";
 
@@ -146,4 +146,18 @@ Deno.test("suggestRank: the smallest tubal rank keeping the energy, consistent w
   const ratio = sq(await t.residual.data()) / sq(await stacked.data());
   assert.ok(Math.abs(1 - s.groups[1].cumulative[1] - ratio) < 1e-10);
   assert.equal((await suggestRank(model, { energy: 1 })).rank, 8);
+});
+
+Deno.test("LoRA-PT init on a seeded unetr-small (d = 96, flat spectra): the principal parts are Jacobi's to 1e-4", async () => {
+  // The case issue 16 reported: the randomized top-r method was 38% away from Jacobi here.
+  const model = createUnetr("unetr-small", { seed: 0 });
+  for (const plan of planGroups(model, ["sa", "up", "down"], "code")) {
+    const w = await stackGroup(model, plan);
+    const fast = await tsvdTruncate(w, 1, { method: "krylov" }), ref = await tsvdTruncate(w, 1, { method: "jacobi" });
+    const principal = (t: typeof ref) => tprod(tprod(t.U, fdiag(t.S)), ttranspose(t.V)).data();
+    const [a, b] = await Promise.all([principal(fast), principal(ref)]);
+    let num = 0, den = 0;
+    for (let i = 0; i < a.length; i++) (num += (a[i] - b[i]) ** 2, den += b[i] ** 2);
+    assert.ok(Math.sqrt(num / den) < 1e-4, `W_${plan.name}: principal parts differ by ${Math.sqrt(num / den)}`);
+  }
 });
