@@ -14,7 +14,7 @@
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadDataset } from "../data/mod.ts";
-import { getBackend } from "../tensor/mod.ts";
+import { BACKEND_CHOICES, getBackend } from "../tensor/mod.ts";
 import {
   appendResult,
   configDifferences,
@@ -450,7 +450,7 @@ export async function runExperiment(v: FlagValues): Promise<ExperimentRunResult>
     })
   );
   const settings = checkSettings(v);
-  choice(v, "backend", ["auto", "cpu", "webgpu"] as const); // not a setting: results agree across backends
+  choice(v, "backend", BACKEND_CHOICES); // not a setting: results agree across backends
   const base = { out, grid: [] as ExperimentCell[], selected: [], ran: [], skipped: [], failed: [] };
 
   if (reportOnly && !str(v, "data")) {

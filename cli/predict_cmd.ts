@@ -13,7 +13,7 @@
  * 1, 2 and 4; merged runs write tumour = 1.
  * @module
  */
-import { type Tensor, useBackend } from "../tensor/mod.ts";
+import { BACKEND_CHOICES, type Tensor, useBackend } from "../tensor/mod.ts";
 import {
   BRATS_CLASS_LABELS,
   type BratsModality,
@@ -36,6 +36,7 @@ import { ensembleCheckpoints, loadCheckpoint, prepareMethod } from "../train/mod
 import type { Module } from "../models/mod.ts";
 import {
   asUserError,
+  BACKEND_HELP,
   choice,
   type CommandSpec,
   existingDir,
@@ -86,7 +87,7 @@ export const PREDICT: CommandSpec = {
       default: "1000",
     },
     "no-second-softmax": { type: "boolean", help: "skip the authors' second softmax before ensembling" },
-    backend: { type: "string", value: "NAME", help: "auto | cpu | webgpu", default: "auto" },
+    backend: { type: "string", value: "NAME", help: BACKEND_HELP, default: "auto" },
     quiet: { type: "boolean", help: "print nothing but errors" },
   },
 };
@@ -314,7 +315,7 @@ export async function runPredict(v: FlagValues): Promise<string[]> {
   const { path: configPath, record } = await runRecord(runDir);
   const input = runInput(record, configPath);
   const list = await jobs(need(v, "input"), subjects, runDir, input);
-  await useBackend(choice(v, "backend", ["auto", "cpu", "webgpu"] as const));
+  await useBackend(choice(v, "backend", BACKEND_CHOICES));
   const { model, window, epochs, ensemble } = await runModel(record, configPath);
   model.eval();
   const k = str(v, "ensemble") ? num(v, "ensemble", { min: 1, integer: true }) : ensemble;

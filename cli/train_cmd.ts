@@ -35,12 +35,13 @@ import {
 } from "../data/mod.ts";
 import type { BratsSubject } from "../data/mod.ts";
 import { parseLabelMap } from "../data/mod.ts";
-import { useBackend } from "../tensor/mod.ts";
+import { BACKEND_CHOICES, useBackend } from "../tensor/mod.ts";
 import { METHODS, prepareMethod, train, type TrainConfig, type TrainResult } from "../train/mod.ts";
 import type { LazySamples, TrainSample } from "../train/loop.ts";
 import type { UNETR, UnetrConfig } from "../models/mod.ts";
 import {
   asUserError,
+  BACKEND_HELP,
   choice,
   type CommandSpec,
   existingDir,
@@ -85,7 +86,7 @@ const TRAIN_FLAGS: Record<string, FlagSpec> = {
   "no-intensity": b("turn the per-slice intensity augmentation off"),
   "label-map": s('merge label values, e.g. "37,38:1"', "MAP"),
   resume: b("continue the run in --out from its resume.safetensors"),
-  backend: s("auto (WebGPU when an adapter exists) | cpu | webgpu", "NAME", "auto"),
+  backend: s(BACKEND_HELP, "NAME", "auto"),
   quiet: b("no progress display"),
 };
 
@@ -375,7 +376,7 @@ export async function runPretrain(v: FlagValues): Promise<TrainCommandResult> {
     );
   }
   const dir = outDir(v);
-  const backend = await useBackend(choice(v, "backend", ["auto", "cpu", "webgpu"] as const));
+  const backend = await useBackend(choice(v, "backend", BACKEND_CHOICES));
   const data = brats
     ? await bratsData(v, root, tc0.seed!, dir)
     : await plainData(v, root, layout as "auto" | "authors" | "msd");
@@ -447,7 +448,7 @@ export async function runFinetune(v: FlagValues): Promise<TrainCommandResult> {
   const checked = trainConfig(v, [16, 16, 16]);
   const nTrain = num(v, "train-size", { min: 1, integer: true });
   const labelMap = str(v, "label-map") ? parseLabelMap(str(v, "label-map")!) : undefined;
-  const backendName = choice(v, "backend", ["auto", "cpu", "webgpu"] as const);
+  const backendName = choice(v, "backend", BACKEND_CHOICES);
   const { root, labelled, lists } = await readDataset(v);
   const dir = outDir(v);
   if (!flag(v, "use-lists") && nTrain >= labelled.length) {

@@ -86,7 +86,12 @@ export { dropout, instanceNorm3d, layerNorm, logSoftmax, normalize, oneHot, soft
 export type { DropoutOptions, OneHotOptions } from "./ops/nn.ts";
 export { conv3d, conv3dWeightGrad, convTranspose3d } from "./ops/conv.ts";
 export type { Conv3dOptions, ConvParams, ConvTranspose3dOptions, Triple } from "./ops/conv.ts";
-export { flush, initWebGPU, useBackend } from "./webgpu/backend.ts";
+export { flush, initWebGPU } from "./webgpu/backend.ts";
+export { BACKEND_CHOICES, useBackend } from "./select.ts";
+export type { BackendChoice, UseBackendOptions } from "./select.ts";
+export { initNative, nativeBackend } from "./native/backend.ts";
+export { blasStatus, setBlasThreads } from "./native/blas.ts";
+export type { BlasStatus } from "./native/blas.ts";
 export type { WebGPUBackend } from "./webgpu/backend.ts";
 export type { Binding, BufferRange, GpuBuffer, GpuContext } from "./webgpu/context.ts";
 export * from "./talgebra/mod.ts";

@@ -5,14 +5,7 @@
  * no 8-bit storage type) and narrowed again on download.
  * @module
  */
-import {
-  type AdamHandles,
-  type AdamHyper,
-  type Backend,
-  type OutputMeta,
-  registerBackend,
-  setBackend,
-} from "../backend.ts";
+import { type AdamHandles, type AdamHyper, type Backend, type OutputMeta, registerBackend } from "../backend.ts";
 import type { DType, TypedArray } from "../dtype.ts";
 import type { AnyOpDef } from "../op.ts";
 import type { Tensor } from "../tensor.ts";
@@ -120,25 +113,6 @@ async function createBackend(opts: { quiet?: boolean }): Promise<WebGPUBackend |
   // release the device before the GL driver's own exit handlers run.
   globalThis.addEventListener("unload", () => ctx.shutdown());
   return instance;
-}
-
-/**
- * Picks the backend: `"webgpu"` when an adapter exists (else CPU with one
- * line of explanation), or the one named. Returns the chosen name.
- */
-export async function useBackend(name: "auto" | "webgpu" | "cpu" = "auto"): Promise<string> {
-  if (name === "cpu") {
-    setBackend("cpu");
-    return "cpu";
-  }
-  const b = await initWebGPU();
-  if (!b) {
-    if (name === "webgpu") throw new Error("useBackend: no WebGPU adapter on this machine");
-    setBackend("cpu");
-    return "cpu";
-  }
-  setBackend("webgpu");
-  return "webgpu";
 }
 
 /** Submits queued GPU work without waiting (no-op on the CPU backend). */

@@ -34,10 +34,10 @@ import {
   sum,
   type Tensor,
   tidy,
-  valueAndGrad,
 } from "../../mod.ts";
 import { GRAD_CASES } from "../autodiff/grad_cases.ts";
-import { assertClose, uniform } from "../helpers.ts";
+import { uniform } from "../helpers.ts";
+import { onto, parity as parityOn, type Tol } from "./parity.ts";
 
 const gpu = await initWebGPU({ quiet: true });
 const ignore = gpu === null;
@@ -55,38 +55,19 @@ if (gpu) {
   };
 }
 
-async function toGpu(t: Tensor): Promise<Tensor> {
-  return fromArray(await t.data(), t.shape, gpu!);
+function toGpu(t: Tensor): Promise<Tensor> {
+  return onto(t, gpu!);
 }
 
 /** Runs `f` on both backends and compares outputs (and gradients when `grads`). */
-async function parity(
+function parity(
   name: string,
   f: (...xs: Tensor[]) => Tensor,
   cpuInputs: Tensor[],
   grads: boolean,
-  tol: { atol: number; rtol: number } = TOL,
-) {
-  const gpuInputs = await Promise.all(cpuInputs.map(toGpu));
-  if (!grads) {
-    const a = f(...cpuInputs), b = f(...gpuInputs);
-    assert.equal(b.backend, "webgpu");
-    assert.deepEqual([...b.shape], [...a.shape], name);
-    assert.equal(b.dtype, a.dtype, name);
-    assertClose(await b.data(), await a.data(), { ...tol, what: `${name} forward` });
-    return;
-  }
-  // Project on a fixed direction so every output element gets a cotangent.
-  const probe = f(...cpuInputs);
-  const dir = uniform([...probe.shape], new Rng(99), 0.5, 1.5);
-  const dirGpu = await toGpu(dir);
-  const scalar = (d: Tensor) => (...xs: Tensor[]) => sum(f(...xs).mul(d));
-  const ref = valueAndGrad(scalar(dir))(...cpuInputs);
-  const got = valueAndGrad(scalar(dirGpu))(...gpuInputs);
-  assertClose([await got.value.item()], [await ref.value.item()], { ...tol, what: `${name} value` });
-  for (let i = 0; i < ref.grads.length; i++) {
-    assertClose(await got.grads[i].data(), await ref.grads[i].data(), { ...tol, what: `${name} grad ${i}` });
-  }
+  tol: Tol = TOL,
+): Promise<void> {
+  return parityOn(gpu!, name, f, cpuInputs, grads, tol);
 }
 
 for (const [op, cases] of Object.entries(GRAD_CASES)) {
