@@ -15,11 +15,11 @@
 import {
   Adam,
   blasStatus,
-  initNative,
   createUnetr,
   fromArray,
   getBackend,
   gradients,
+  initNative,
   initWebGPU,
   Rng,
   setBackend,
