@@ -13,7 +13,7 @@ export { broadcastShapes, sizeOf } from "./shape.ts";
 export { defaultRng, Rng, seed } from "./random.ts";
 export { keep, tidy } from "./scope.ts";
 export { getBackend, listBackends, registerBackend, setBackend } from "./backend.ts";
-export type { AdamHandles, AdamHyper, Backend, OutputMeta } from "./backend.ts";
+export type { AdamHandles, AdamHyper, Backend, KernelInput, KernelOp, OutputMeta } from "./kernel_types.ts";
 export { cpuBackend } from "./cpu/backend.ts";
 export { apply, defineOp, getOp, listOps } from "./op.ts";
 export type { AnyOpDef, CpuArg, CpuKernel, OpContext, OpDef, TensorMeta, Vjp } from "./op.ts";

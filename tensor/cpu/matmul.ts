@@ -3,10 +3,9 @@
  * float64 accumulator row so the reference is as exact as its inputs allow.
  * @module
  */
-import type { OutputMeta } from "../backend.ts";
+import type { CpuArg, OutputMeta } from "../kernel_types.ts";
 import { allocArray, type TypedArray } from "../dtype.ts";
 import { broadcastStrides, sizeOf, stridesOf } from "../shape.ts";
-import type { CpuArg } from "../op.ts";
 import { erf } from "./special.ts";
 
 /** `[..., m, k] @ [..., k, n]` with broadcast batch axes. */

@@ -8,9 +8,8 @@
  * matmul, per invocation); adapter-tuned variants are future work (issue 3).
  * @module
  */
-import type { OutputMeta } from "../backend.ts";
-import type { DType } from "../dtype.ts";
-import { broadcastStrides, type Shape, sizeOf, stridesOf } from "../shape.ts";
+import type { DType, OutputMeta, Shape } from "../kernel_types.ts";
+import { broadcastStrides, sizeOf, stridesOf } from "../shape.ts";
 import type { GpuBuffer, GpuContext } from "./context.ts";
 
 /** An input as a WebGPU kernel sees it. */

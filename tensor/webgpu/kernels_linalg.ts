@@ -10,7 +10,7 @@
  * @module
  */
 import { broadcastStrides, sizeOf } from "../shape.ts";
-import type { ConvParams } from "../cpu/conv.ts";
+import type { ConvParams } from "../kernel_types.ts";
 import { bindingRange, type GpuBuffer, type GpuContext } from "./context.ts";
 import type { GpuArg, GpuKernel } from "./kernels.ts";
 import { batchOffsetsWgsl, blockedMatmulCode, tiledMatmulCode } from "./matmul_blocked.ts";
