@@ -88,5 +88,5 @@ export { conv3d, conv3dWeightGrad, convTranspose3d } from "./ops/conv.ts";
 export type { Conv3dOptions, ConvParams, ConvTranspose3dOptions, Triple } from "./ops/conv.ts";
 export { flush, initWebGPU, useBackend } from "./webgpu/backend.ts";
 export type { WebGPUBackend } from "./webgpu/backend.ts";
-export type { Binding, BufferRange, GpuBuffer, GpuContext } from "./webgpu/context.ts";
+export type { Binding, BufferRange, GpuBuffer, GpuContext, KernelFamily } from "./webgpu/context.ts";
 export * from "./talgebra/mod.ts";

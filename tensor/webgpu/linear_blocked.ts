@@ -73,13 +73,13 @@ export const gpuLinear: GpuKernel<LinearParams> = (ctx, inputs, p, out) => {
   checkLoop(ctx, vec4 ? K / 4 : K, `linear with ${K} input features`);
   // 256 rows or more on CPU-like adapters: Wᵀ in uniform blocks (matmul_uniform.ts), 21 → 24–32 GFLOP/s at the
   // transformer shapes.
-  const blocks = ctx.variant === "cpu" ? uniformMatmulBlocks(ctx, M, K, N) : 0;
+  const blocks = ctx.kernelFamily === "register-blocked" ? uniformMatmulBlocks(ctx, M, K, N) : 0;
   if (blocks) {
     const activation = p.activation === "none" ? undefined : { apply: actWgsl(p.activation), functions: ERF_WGSL };
     return uniformMatmul(ctx, x.buffer, w.buffer, M, K, N, blocks, { transposed: true, bias: b?.buffer, activation });
   }
   // 16×8 outputs per invocation on CPU-like adapters; 4×4 on GPUs.
-  const [TM, TN] = ctx.variant === "cpu" ? [16, 8] : [4, 4];
+  const [TM, TN] = ctx.kernelFamily === "register-blocked" ? [16, 8] : [4, 4];
   const count = Math.ceil(M / TM) * Math.ceil(N / TN);
   const o = ctx.alloc(M * N * 4);
   const m = ctx.meta([count, M, N, vec4 ? K / 4 : K]);
