@@ -1,5 +1,5 @@
 /**
- * BraTS 2021 for pre-training (issue 10, spec/training-protocol.md §1, §3):
+ * BraTS 2021 for pre-training (issue 10; paper §4.1.1, §4.3):
  * the folder layout, multi-modality loading with per-channel z-scores, the
  * tumour label mapping, the seeded 1000/125/126 split, and a miniature
  * BraTS-layout folder built from tumour phantoms for tests and demos. For

@@ -1,6 +1,6 @@
 /**
  * Dataset layouts, few-shot splits and the checks run before training
- * (issue 7, spec/training-protocol.md §2).
+ * (issue 7; paper §4.1.2, §5.2).
  *
  * Two layouts are read: the LoRA-PT authors' layout
  * (`root/subN/subN_img.nii.gz` + `subN_mask.nii.gz`, with optional

@@ -1,6 +1,6 @@
 /**
  * Sliding-window inference over a whole volume with any model behind an
- * async callback (spec/training-protocol.md §7; the MONAI name
+ * async callback (paper §4.3; the MONAI name
  * `sliding_window_inference`).
  *
  * Two array layouts meet here, and the axes mean the same in both:

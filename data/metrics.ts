@@ -1,7 +1,7 @@
 /**
  * Segmentation metrics on binary masks: Dice, Hausdorff distance (maximum and
  * percentile), average symmetric surface distance, and a per-subject
- * aggregate that keeps missed cases visible (spec/training-protocol.md §9).
+ * aggregate that keeps missed cases visible (paper §4.2).
  *
  * Masks are flat arrays in NIfTI order (x fastest); any nonzero voxel is
  * foreground. Surface distances follow MONAI's `HausdorffDistanceMetric`:

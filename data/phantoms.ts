@@ -1,7 +1,7 @@
 /**
  * Synthetic T1-like brain phantoms: the embedded default data for demos and
  * tests, standing in for the MNI-registered 182×218×182 1 mm volumes of
- * spec/training-protocol.md §2.
+ * the paper's §4.1.2.
  *
  * Anatomy is defined in the coordinates of the 182×218×182 template (voxel
  * units = mm) and rasterised at any grid size, so a 64³ phantom is the same

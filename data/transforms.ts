@@ -1,6 +1,6 @@
 /**
  * Preprocessing and training augmentation on {image, label} pairs
- * (spec/training-protocol.md §3–4). Every random choice comes from an
+ * (paper §4.3; the authors' `data/preprocess.py`, `data/BraTS.py`). Every random choice comes from an
  * explicit {@link Rng}, so a pipeline replays bit for bit from its seed.
  *
  * Axes are those of {@link Volume}: `[x, y, z]`, x fastest. In the authors'

@@ -1,5 +1,5 @@
 /**
- * The ViT encoder of UNETR in the MONAI 1.3.0 layout (spec/unetr.md §2, §7):
+ * The ViT encoder of UNETR in the MONAI 1.3.0 layout (MONAI 1.3.0 `monai/networks/blocks/`; the transformer of the paper's §3.1):
  * `SABlock` (fused qkv self-attention), `MLPBlock`, pre-norm
  * `TransformerBlock`, `PatchEmbeddingBlock` (conv + learnable positions) and
  * `ViT`. Registration order follows MONAI, so parameter names and their

@@ -1,6 +1,6 @@
 /**
  * UNETR (Hatamizadeh et al., 2022) in the MONAI 1.3.0 layout that LoRA-PT
- * uses (spec/unetr.md): a ViT encoder whose blocks 3, 6 and 9 and final
+ * uses (paper §3.1, §4.3): a ViT encoder whose blocks 3, 6 and 9 and final
  * output feed a convolutional decoder through skip connections. The
  * reference configuration has 170 tensors and 93,011,170 parameters.
  * @module

@@ -1,6 +1,7 @@
 /**
- * LoRA-PT's tensorization of UNETR's transformer weights (spec/lora-pt.md
- * §1, §5) and the principal part rebuilt from trainable factors (§3).
+ * LoRA-PT's tensorization of UNETR's transformer weights (paper
+ * §3.1, in the slice order of the authors' `LoRA-PT.py`) and the principal part rebuilt from trainable
+ * factors (§3.3).
  *
  * Orientation: PyTorch `[out, in]` weights are the frontal slices, so a
  * group tensor is W `[n1 = out, n2 = in, n3]` with W[:, :, l] = W_l. The

@@ -1,4 +1,4 @@
-/** The ViT layers against their definitions (spec/unetr.md §2) written out with loops. */
+/** The ViT layers against their definitions (MONAI 1.3.0 `SABlock`, `MLPBlock`, `TransformerBlock`) written out with loops. */
 import assert from "node:assert/strict";
 import { gelu, layerNorm, Rng, type Tensor, tensor } from "../../mod.ts";
 import { MLPBlock, SABlock, TransformerBlock, ViT } from "../../models/mod.ts";

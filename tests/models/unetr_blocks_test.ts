@@ -1,4 +1,4 @@
-/** UNETR's convolutional blocks against their definitions (spec/unetr.md §2), written with tensor ops. */
+/** UNETR's convolutional blocks against their definitions (MONAI 1.3.0 `dynunet_block.py`, `unetr_block.py`), written with tensor ops. */
 import assert from "node:assert/strict";
 import { concat, conv3d, convTranspose3d, instanceNorm3d, leakyRelu, Rng, type Tensor } from "../../mod.ts";
 import {

@@ -1,6 +1,6 @@
 /**
- * UNETR against spec/unetr.md: the state-dict table (§4), the per-module
- * counts (§5) and the forward shape flow (§3). The reference configuration
+ * UNETR against MONAI 1.3.0's `UNETR` as the paper uses it (§3.1, §4.3): its
+ * state-dict table, per-module counts and forward shape flow. The reference configuration
  * is built shape-only; every count is computed from the constructed modules.
  */
 import assert from "node:assert/strict";

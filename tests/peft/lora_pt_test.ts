@@ -1,5 +1,5 @@
 /**
- * LoRA-PT specifically (spec/lora-pt.md): the t-SVD initialisation, the
+ * LoRA-PT specifically (paper §3; peft/README.md, "LoRA-PT"): the t-SVD initialisation, the
  * factors U, S, V really train (unlike the released code), the t-product
  * couples all 12 layers, public-code mode leaves the transformer untouched,
  * and suggestRank reads the truncation energy off the spectrum.
