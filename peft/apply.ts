@@ -84,7 +84,7 @@ async function inject(model: UNETR, c: ResolvedPeftConfig): Promise<void> {
       return;
     }
     case "lora-pt": {
-      // public-code mode: the released script's factors never reach the weights (lora-pt.md §5): nothing to inject.
+      // public-code mode: the released script's factors never reach the weights (README.md): nothing to inject.
       if (c.mode === "public-code") return;
       const holder = sharedList(model);
       for (const plan of planGroups(model, c.targets as LoraPtGroupName[], c.sliceOrder)) {

@@ -57,7 +57,7 @@ export interface PeftConfig {
    * every PEFT row of the paper. Ignored by full.
    */
   modulesToSave?: string[];
-  /** LoRA-PT: `"paper"` trains U, S, V and the decoder; `"public-code"` only the decoder (lora-pt.md §5). Default paper. */
+  /** LoRA-PT: `"paper"` trains U, S, V and the decoder; `"public-code"` only the decoder (README.md). Default paper. */
   mode?: "paper" | "public-code";
   /** LoRA-PT: order of the 4 attention slices per layer in W_sa: `"code"` O,Q,K,V (default) or `"paper"` Q,K,V,O. */
   sliceOrder?: "code" | "paper";

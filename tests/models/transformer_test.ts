@@ -26,7 +26,7 @@ function affine(
   return y;
 }
 
-/** Self-attention with an explicit loop over heads, qkv feature t·d + h·dh + j (spec §2). */
+/** Self-attention with an explicit loop over heads, qkv feature t·d + h·dh + j (MONAI 1.3.0 `SABlock`). */
 async function attentionLoop(attn: SABlock, x: Tensor): Promise<Float64Array> {
   const [b, n, d] = x.shape, heads = attn.numHeads, dh = d / heads;
   const xd = await x.data();
