@@ -27,9 +27,8 @@ import {
   tidy,
   type UnetrName,
 } from "../mod.ts";
-import type { AnyOpDef } from "../tensor/op.ts";
+import type { KernelOp, OutputMeta } from "../tensor/kernel_types.ts";
 import type { Tensor } from "../tensor/tensor.ts";
-import type { OutputMeta } from "../tensor/backend.ts";
 
 const backendName = (Deno.args[0] ?? "webgpu") as "cpu" | "native" | "webgpu";
 const name = (Deno.args[1] ?? "unetr-small") as UnetrName;
@@ -43,7 +42,7 @@ setBackend(backendName);
 const backend = getBackend();
 
 interface Call {
-  op: AnyOpDef;
+  op: KernelOp;
   shapes: number[][];
   dtypes: string[];
   params: unknown;

@@ -84,7 +84,7 @@ async function inject(model: UNETR, c: ResolvedPeftConfig): Promise<void> {
       return;
     }
     case "lora-pt": {
-      // public-code mode: the released script's factors never reach the weights (lora-pt.md §5): nothing to inject.
+      // public-code mode: the released script's factors never reach the weights (README.md): nothing to inject.
       if (c.mode === "public-code") return;
       const holder = sharedList(model);
       for (const plan of planGroups(model, c.targets as LoraPtGroupName[], c.sliceOrder)) {
@@ -106,8 +106,8 @@ function labelOf(c: ResolvedPeftConfig): string {
  * `requiresGrad = false`, trainable ones `true`; train exactly
  * `trainable.values()`.
  *
- * Methods (spec/peft-baselines.md; defaults reproduce the paper's counts,
- * spec/unetr.md §6): `full`; `linear-probe` (linear1/linear2 weights and
+ * Methods (peft/README.md; defaults reproduce the paper's counts,
+ * Tables 2–3): `full`; `linear-probe` (linear1/linear2 weights and
  * biases); `lora` (A, B on qkv, out_proj, linear1, linear2); `adapter`
  * (bias-free c→r→c adapter on each of those layers' outputs); `ssf`;
  * `lotr` (one group per target across the 12 blocks); `pissa` (U, S, V);

@@ -1,6 +1,6 @@
 /**
- * PEFT configuration: the methods, their defaults (spec/peft-baselines.md,
- * spec/unetr.md §6) and how targets select modules. Names follow HF PEFT
+ * PEFT configuration: the methods, their defaults (peft/README.md; they
+ * reproduce the paper's parameter counts, Tables 2–3) and how targets select modules. Names follow HF PEFT
  * where the concept exists there (`targets` ≈ `target_modules`,
  * `modulesToSave` ≈ `modules_to_save`).
  * @module
@@ -22,7 +22,7 @@ export const PEFT_METHODS: readonly PeftMethod[] = Object.freeze([
   "lora-pt",
 ]);
 
-/** LoRA-PT tensor groups (spec/lora-pt.md §1): W_sa (q,k,v,o slices), W_up (`linear1`), W_down (`linear2`). */
+/** LoRA-PT tensor groups (paper §3.1): W_sa (q,k,v,o slices), W_up (`linear1`), W_down (`linear2`). */
 export type LoraPtGroupName = "sa" | "up" | "down";
 
 /**
@@ -57,7 +57,7 @@ export interface PeftConfig {
    * every PEFT row of the paper. Ignored by full.
    */
   modulesToSave?: string[];
-  /** LoRA-PT: `"paper"` trains U, S, V and the decoder; `"public-code"` only the decoder (lora-pt.md §5). Default paper. */
+  /** LoRA-PT: `"paper"` trains U, S, V and the decoder; `"public-code"` only the decoder (README.md). Default paper. */
   mode?: "paper" | "public-code";
   /** LoRA-PT: order of the 4 attention slices per layer in W_sa: `"code"` O,Q,K,V (default) or `"paper"` Q,K,V,O. */
   sliceOrder?: "code" | "paper";
@@ -107,7 +107,7 @@ function defaultTargets(method: PeftMethod): string[] {
     case "linear-probe":
       return ["linear1", "linear2"];
     case "ssf":
-      // spec/peft-baselines.md §SSF: after norm1, qkv, out_proj, norm2, linear1, linear2, plus the final vit.norm.
+      // SSF's placement (peft/README.md): after norm1, qkv, out_proj, norm2, linear1, linear2, plus the final vit.norm.
       return ["norm1", "qkv", "out_proj", "norm2", "linear1", "linear2", "vit.norm"];
     case "lora-pt":
       return ["sa", "up", "down"];
@@ -116,7 +116,7 @@ function defaultTargets(method: PeftMethod): string[] {
   }
 }
 
-/** decoder2–5: trained in every PEFT row of the paper (spec/unetr.md §6). */
+/** decoder2–5: trained in every PEFT row of the paper (the paper's counts, Tables 2–3, include them; peft/README.md). */
 export const DEFAULT_MODULES_TO_SAVE: readonly string[] = Object.freeze([
   "decoder5",
   "decoder4",

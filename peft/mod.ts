@@ -1,7 +1,7 @@
 /**
  * Parameter-efficient fine-tuning of UNETR as model transforms: Full,
  * Linear-probing, LoRA, Adapter, SSF, LoTR, PiSSA and LoRA-PT
- * (spec/peft-baselines.md, spec/lora-pt.md).
+ * (paper §3, §5; peft/README.md).
  *
  * - {@link applyPeft} adapts a UNETR in place, freezes everything else and
  *   reports exactly what trains; {@link merge} folds the adapters back into
@@ -9,8 +9,8 @@
  *   trainable tensors and the config.
  * - LoRA-PT in `"paper"` mode trains real t-SVD factors U, S, V shared
  *   across layers; every forward rebuilds W_l = W^Res_l + (U*S*Vᵀ)_l
- *   (spec/lora-pt.md §3). `"public-code"` mode reproduces what the released
- *   script effectively trains: decoder2–5 only (§5).
+ *   (paper §3.3). `"public-code"` mode reproduces what the released
+ *   script effectively trains: decoder2–5 only (README.md, "Paper vs public code").
  * - {@link suggestRank} picks the tubal rank from the t-SVD spectrum.
  *
  * Adapted layers keep the base layer's tensors under their PyTorch names

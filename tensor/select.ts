@@ -58,7 +58,7 @@ export async function useBackend(name: BackendChoice = "auto", opts: UseBackendO
     setBackend("webgpu");
     return "webgpu";
   }
-  if (gpu && gpu.ctx.variant === "gpu") {
+  if (gpu && gpu.ctx.kernelFamily === "workgroup-tiled") {
     setBackend("webgpu");
     say(`backend webgpu (hardware adapter: ${gpu.ctx.description})`);
     return "webgpu";

@@ -3,7 +3,7 @@
  * file + rename, `models/io/atomic_write.ts`), so a run killed while saving
  * leaves the previous file intact.
  *
- * A run folder holds (spec training-protocol.md §6: the authors save epochs
+ * A run folder holds (the authors' `LoRA-PT.py`: they save epochs
  * 499, 996–999 and a final copy):
  * - `model_epoch_<e>.safetensors`: weights after 0-based epoch `e`, for the
  *   middle epoch and the last `ensemble` epochs (the members `predict`
@@ -133,7 +133,7 @@ export interface CheckpointPlan {
 /**
  * The epochs saved by the authors' protocol, generalised: the middle epoch
  * (⌊E/2⌋ − 1) and the last `ensemble` epochs. For E = 1000, ensemble 4:
- * 499, 996, 997, 998, 999 (spec §6).
+ * 499, 996, 997, 998, 999 (the authors' `LoRA-PT.py`).
  *
  * @example
  * ```ts
@@ -174,7 +174,7 @@ export async function removeStaleTemps(dir: string): Promise<number> {
 
 /**
  * The ensemble members of a finished run of `epochs` epochs: the
- * `model_epoch_<e>` files of its last `k` epochs (spec §7: 996–999 of 1000),
+ * `model_epoch_<e>` files of its last `k` epochs (paper §4.3; the authors' `test.py`: 996–999 of 1000),
  * oldest first. Throws, naming the folder, when one is missing.
  */
 export async function ensembleCheckpoints(runDir: string, epochs: number, k = 4): Promise<string[]> {

@@ -1,5 +1,5 @@
 /**
- * The paper's experiments as grids (spec training-protocol.md §10): which
+ * The paper's experiments as grids (paper §5, Tables 1–3, Fig. 3): which
  * methods, ranks, training sizes, datasets and seeds Table 1, Table 2,
  * Table 3 and Fig. 3 need; one key per cell; a shared, append-only
  * `results.jsonl` that makes a grid resumable and lets many processes (a
@@ -55,7 +55,7 @@ export interface ExperimentPreset {
   methods: readonly string[];
   /** Ranks every ranked method sweeps (Table 1), or null: each at its {@link PAPER_RANKS} value. */
   ranks: readonly number[] | null;
-  /** Training sizes (subjects drawn by seed; all others are test, spec §2). */
+  /** Training sizes (subjects drawn by seed; all others are test, paper §5.2). */
   trainSizes: readonly number[];
   /** The datasets the paper used, for the help text; the grid takes those given with `--data`. */
   paperDatasets: readonly string[];
@@ -66,7 +66,7 @@ export interface ExperimentPreset {
 const ALL_METHODS = ["full", "linear-probe", "lora", "adapter", "ssf", "lotr", "pissa", "lora-pt"] as const;
 
 /**
- * The grid of each experiment (spec training-protocol.md §10). Fig. 3's
+ * The grid of each experiment (paper §5, Tables 1–3, Fig. 3). Fig. 3's
  * training sizes are not given in the paper (its text places a crossover at
  * about 20 subjects); 5, 10, 20 and 40 are this library's choice.
  */
@@ -377,11 +377,11 @@ export interface ResultRecord {
   dice: number | null;
   /** Sample SD of Dice over the test subjects. */
   diceSd: number | null;
-  /** Mean HD95 in mm, the paper's definition (95th percentile of surface distances, spec §9). */
+  /** Mean HD95 in mm, the paper's definition (95th percentile of surface distances, paper §4.2). */
   hd95: number | null;
   /** Sample SD of HD95. */
   hd95Sd: number | null;
-  /** Mean maximum Hausdorff distance in mm: what the authors' script prints as "HD95" (spec §9). */
+  /** Mean maximum Hausdorff distance in mm: what the authors' script prints as "HD95" (its `evaluation/hd95.py`). */
   hdMax: number | null;
   /** Sample SD of HDmax. */
   hdMaxSd: number | null;

@@ -1,5 +1,5 @@
 /**
- * The training loop of spec training-protocol.md §4–6: seeded random crops,
+ * The training loop of the paper's §4.3: seeded random crops,
  * flips and per-slice intensity, batches with drop_last, Adam(AMSGrad) with a
  * poly schedule, the authors' batch-global Dice loss, and checkpoints.
  *
@@ -66,9 +66,9 @@ export interface TrainConfig {
   power: number;
   /** Seed of data order, augmentation and dropout. */
   seed: number;
-  /** Random flips (spec §4.2). */
+  /** Random flips (paper §4.3). */
   flip: boolean;
-  /** Per-slice intensity scale/shift (spec §4.3). */
+  /** Per-slice intensity scale/shift (paper §4.3; the authors' `data/BraTS.py`). */
   intensity: boolean;
   /** `"train"`: dropout on everywhere, as the code; `"off"`: off in layers with no trainable parameter. */
   frozenDropout: "train" | "off";
@@ -80,7 +80,7 @@ export interface TrainConfig {
   evalEvery: number;
 }
 
-/** The authors' settings (spec §4–6). */
+/** The authors' settings (paper §4.3). */
 export const DEFAULT_TRAIN_CONFIG: Readonly<TrainConfig> = Object.freeze<TrainConfig>({
   epochs: 1000,
   batchSize: 4,

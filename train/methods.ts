@@ -1,5 +1,5 @@
 /**
- * Fine-tuning methods as trainable sets (spec peft-baselines.md): which
+ * Fine-tuning methods as trainable sets (peft/README.md): which
  * parameters of a UNETR train, and, for the adapter methods, the adapted
  * model that `peft/` builds.
  *
@@ -9,7 +9,7 @@
  *   biases) of every transformer block, as the paper counts it (59.3477 M);
  * - `decoder`: decoder2–5 only (2,678,528), which is what the authors'
  *   public LoRA-PT script effectively trains ("public-code mode",
- *   spec lora-pt.md §5).
+ *   README.md, "Paper vs public code").
  *
  * `lora`, `adapter`, `ssf`, `lotr`, `pissa` and `lora-pt` come from
  * `peft/`'s `applyPeft`.

@@ -1,7 +1,7 @@
 /**
  * Training: Adam/AdamW with AMSGrad, the poly schedule, the authors' losses,
  * the training loop with progress, JSONL log and resumable checkpoints
- * (spec training-protocol.md §4–6), and the grids, results file, tables and
+ * (paper §4.3), and the grids, results file, tables and
  * Fig. 3 plot of the paper's experiments (`experiment.ts`,
  * `experiment_report.ts`, §10).
  *

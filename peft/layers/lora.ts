@@ -1,6 +1,6 @@
 /**
  * LoRA (Hu et al. 2021) and PiSSA (Meng et al. 2024) on a linear layer
- * (spec/peft-baselines.md §LoRA, §PiSSA).
+ * (arXiv 2106.09685, 2404.02948; defaults in peft/README.md).
  * @module
  */
 import { matmul, reshape, type Rng, type Tensor, transpose, tsvdTruncate } from "../../tensor/mod.ts";
@@ -57,7 +57,7 @@ export class LoraLinear extends AdaptedLinear {
 
 /**
  * PiSSA in the three-factor layout that matches the paper's count
- * (spec/peft-baselines.md: U `[out, r]`, S `[r, r]`, V `[in, r]`, all
+ * (peft/README.md: U `[out, r]`, S `[r, r]`, V `[in, r]`, all
  * trainable): `y = x (W_res + U S Vᵀ)ᵀ + b`. Built with {@link PissaLinear.create}:
  * the principal part is the top-r SVD of W0 and the stored weight is the
  * frozen residual W_res = W0 − U S Vᵀ, computed in float64 from the factors

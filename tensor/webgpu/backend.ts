@@ -5,10 +5,17 @@
  * no 8-bit storage type) and narrowed again on download.
  * @module
  */
-import { type AdamHandles, type AdamHyper, type Backend, type OutputMeta, registerBackend } from "../backend.ts";
-import type { DType, TypedArray } from "../dtype.ts";
-import type { AnyOpDef } from "../op.ts";
-import type { Tensor } from "../tensor.ts";
+import { registerBackend } from "../backend.ts";
+import type {
+  AdamHandles,
+  AdamHyper,
+  Backend,
+  DType,
+  KernelInput,
+  KernelOp,
+  OutputMeta,
+  TypedArray,
+} from "../kernel_types.ts";
 import { type GpuBuffer, GpuContext } from "./context.ts";
 import type { GpuArg, GpuKernel } from "./kernels.ts";
 import { gpuAdam } from "./kernels_optim.ts";
@@ -39,7 +46,7 @@ function makeBackend(ctx: GpuContext): WebGPUBackend {
     flush(): void {
       ctx.flush();
     },
-    run(op: AnyOpDef, inputs: readonly Tensor[], params: unknown, out: OutputMeta): unknown {
+    run(op: KernelOp, inputs: readonly KernelInput[], params: unknown, out: OutputMeta): unknown {
       const kernel = op.kernels.webgpu as GpuKernel<unknown> | undefined;
       if (!kernel) throw new Error(`${op.name}: no WebGPU kernel yet; run it on the "cpu" backend`);
       const args: GpuArg[] = inputs.map((t) => ({

@@ -21,6 +21,7 @@ import {
   gt,
   initWebGPU,
   instanceNorm3d,
+  type KernelFamily,
   le,
   linear,
   listOps,
@@ -80,16 +81,18 @@ for (const [op, cases] of Object.entries(GRAD_CASES)) {
   }
 }
 
-/** Runs `fn` with the context's kernel family forced to `variant`, restoring it afterwards. */
-async function withVariant(variant: "cpu" | "gpu", fn: () => Promise<void>): Promise<void> {
-  const ctx = gpu!.ctx, saved = ctx.variant;
-  ctx.variant = variant;
+/** Runs `fn` with the context's kernel family forced to `family`, restoring it afterwards. */
+async function withKernelFamily(family: KernelFamily, fn: () => Promise<void>): Promise<void> {
+  const ctx = gpu!.ctx, saved = ctx.kernelFamily;
+  ctx.kernelFamily = family;
   try {
     await fn();
   } finally {
-    ctx.variant = saved;
+    ctx.kernelFamily = saved;
   }
 }
+
+const FAMILIES: readonly KernelFamily[] = ["register-blocked", "workgroup-tiled"];
 
 const rng = new Rng(31);
 const ints = (shape: number[], hi: number) =>
@@ -131,12 +134,12 @@ const MATMUL_CASES: [string, () => Tensor[]][] = [
   ["uniform B panels [2,130,1100] @ 1100×36", () => [uniform([2, 130, 1100], rng), uniform([1100, 36], rng)]],
 ];
 
-for (const variant of ["cpu", "gpu"] as const) {
+for (const family of FAMILIES) {
   for (const [name, inputs] of MATMUL_CASES) {
     Deno.test({
-      name: `webgpu matches cpu: matmul kernel variant "${variant}", ${name}, forward and gradient`,
+      name: `webgpu matches cpu: matmul kernel family "${family}", ${name}, forward and gradient`,
       ignore,
-      fn: () => withVariant(variant, () => parity(name, matmul, inputs(), true)),
+      fn: () => withKernelFamily(family, () => parity(name, matmul, inputs(), true)),
     });
   }
 }
@@ -161,12 +164,12 @@ const LINEAR_CASES: [string, (...xs: Tensor[]) => Tensor, () => Tensor[]][] = [
   ],
 ];
 
-for (const variant of ["cpu", "gpu"] as const) {
+for (const family of FAMILIES) {
   for (const [name, f, inputs] of LINEAR_CASES) {
     Deno.test({
-      name: `webgpu matches cpu: linear kernel variant "${variant}", ${name}, forward and gradient`,
+      name: `webgpu matches cpu: linear kernel family "${family}", ${name}, forward and gradient`,
       ignore,
-      fn: () => withVariant(variant, () => parity(name, f, inputs(), true)),
+      fn: () => withKernelFamily(family, () => parity(name, f, inputs(), true)),
     });
   }
 }
@@ -277,12 +280,12 @@ const CONV_CASES: [string, (x: Tensor, w: Tensor) => Tensor, () => Tensor[]][] =
   ],
 ];
 
-for (const variant of ["cpu", "gpu"] as const) {
+for (const family of FAMILIES) {
   for (const [name, f, inputs] of CONV_CASES) {
     Deno.test({
-      name: `webgpu matches cpu: conv3d kernel variant "${variant}", ${name}, forward and gradient`,
+      name: `webgpu matches cpu: conv3d kernel family "${family}", ${name}, forward and gradient`,
       ignore,
-      fn: () => withVariant(variant, () => parity(name, f as (...xs: Tensor[]) => Tensor, inputs(), true)),
+      fn: () => withKernelFamily(family, () => parity(name, f as (...xs: Tensor[]) => Tensor, inputs(), true)),
     });
   }
 }

@@ -1,6 +1,6 @@
 /**
  * The training loop: seeded determinism, resume equivalence after a kill,
- * frozen parameters, logs and checkpoints (spec training-protocol.md §4–6).
+ * frozen parameters, logs and checkpoints (paper §4.3).
  */
 import assert from "node:assert/strict";
 import { loadCheckpoint, train, type TrainConfig } from "../../train/mod.ts";
