@@ -66,7 +66,7 @@ import {
   str,
   UsageError,
 } from "./args.ts";
-import { FINETUNE } from "./train_cmd.ts";
+import { FINETUNE, sharedTrainConfig } from "./train_cmd.ts";
 import { PREDICT } from "./predict_cmd.ts";
 import { writeMetrics } from "./eval_cmd.ts";
 import { libraryCall, MODEL_NAMES } from "./model_io.ts";
@@ -221,22 +221,7 @@ function checkSettings(v: FlagValues): Record<string, unknown> {
 
 /** The training settings every cell shares (its seed is its own), from the finetune flags. */
 function cellTrainConfig(v: FlagValues): Partial<TrainConfig> {
-  return {
-    epochs: num(v, "epochs", { min: 1, integer: true }),
-    batchSize: num(v, "batch-size", { min: 1, integer: true }),
-    lr: num(v, "lr", { min: 0 }),
-    weightDecay: num(v, "weight-decay", { min: 0 }),
-    optimizer: choice(v, "optimizer", ["adam", "adamw"] as const),
-    amsgrad: !flag(v, "no-amsgrad"),
-    schedule: choice(v, "schedule", ["poly-epoch", "poly-iteration", "constant"] as const),
-    loss: choice(v, "loss", ["dice", "dice-ce"] as const),
-    checkpointEvery: num(v, "checkpoint-every", { min: 0, integer: true }),
-    ensemble: num(v, "ensemble", { min: 1, integer: true }),
-    flip: !flag(v, "no-flip"),
-    intensity: !flag(v, "no-intensity"),
-    evalEvery: 0,
-    frozenDropout: choice(v, "frozen-dropout", ["train", "off"] as const),
-  };
+  return { ...sharedTrainConfig(v), frozenDropout: choice(v, "frozen-dropout", ["train", "off"] as const) };
 }
 
 const quote = (x: string) => (/^[A-Za-z0-9_./=,:@%+-]+$/.test(x) ? x : `'${x.replace(/'/g, `'\\''`)}'`);

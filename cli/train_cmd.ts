@@ -139,24 +139,28 @@ export const FINETUNE: CommandSpec = {
   },
 };
 
-function trainConfig(v: FlagValues, crop: [number, number, number]): Partial<TrainConfig> {
+/** The training settings of the flags shared by pretrain, finetune and experiment, but the seed and the crop. */
+export function sharedTrainConfig(v: FlagValues): Partial<TrainConfig> {
   return {
     epochs: num(v, "epochs", { min: 1, integer: true }),
     batchSize: num(v, "batch-size", { min: 1, integer: true }),
-    crop,
     lr: num(v, "lr", { min: 0 }),
     weightDecay: num(v, "weight-decay", { min: 0 }),
     optimizer: choice(v, "optimizer", ["adam", "adamw"] as const),
     amsgrad: !flag(v, "no-amsgrad"),
     schedule: choice(v, "schedule", ["poly-epoch", "poly-iteration", "constant"] as const),
     loss: choice(v, "loss", ["dice", "dice-ce"] as const),
-    seed: num(v, "seed", { integer: true }),
     checkpointEvery: num(v, "checkpoint-every", { min: 0, integer: true }),
     ensemble: num(v, "ensemble", { min: 1, integer: true }),
     flip: !flag(v, "no-flip"),
     intensity: !flag(v, "no-intensity"),
     evalEvery: 0,
   };
+}
+
+function trainConfig(v: FlagValues, crop: [number, number, number]): Partial<TrainConfig> {
+  const shared = sharedTrainConfig(v);
+  return { ...shared, crop, seed: num(v, "seed", { integer: true }) };
 }
 
 function outDir(v: FlagValues): string {
