@@ -25,7 +25,7 @@ import { checkRank, isMethod, METHOD_NAMES, methodInfo, RankError } from "../pef
 import { DEFAULT_TRAIN_CONFIG, train, type TrainConfig, type TrainResult } from "./loop.ts";
 import { type PreparedMethod, prepareMethod } from "./methods.ts";
 import type { ProgressOptions } from "./progress.ts";
-import { buildUnetr, MODEL_KEY, presetConfig, readPretrained } from "./pretrained.ts";
+import { buildUnetr, MODEL_KEY, presetConfig, pretrainedConfig, readPretrained } from "./pretrained.ts";
 import { imgTriple } from "./validation.ts";
 import { InputError, inputErrors } from "./input_error.ts";
 
@@ -138,15 +138,16 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
       ` ${nTrain} leaves no test subject among ${labelled.length} labelled subjects`,
     );
   }
-  const pre = await readPretrained(o.pretrained);
-  const config = pre.config ?? (typeof o.model === "object" ? o.model : presetConfig(o.model ?? "unetr"));
-  // The rank against the model's shapes, on a shape-only model: before any data or factor is allocated.
+  const recorded = await pretrainedConfig(o.pretrained);
+  const config = recorded ?? (typeof o.model === "object" ? o.model : presetConfig(o.model ?? "unetr"));
+  // The rank against the model's shapes, on a shape-only model: before any weight, image or factor is read or made.
   try {
     checkRank(createUnetr({ ...config }, { materialize: false }), { method: info.name, rank: o.rank });
   } catch (e) {
     if (e instanceof RankError) throw new InputError("rank", ` ${e.rank}: ${e.message}`);
     throw e;
   }
+  const pre = await readPretrained(o.pretrained);
   const tc: Partial<TrainConfig> = { ...o.config, crop: imgTriple(config) };
   const seed = tc.seed ?? DEFAULT_TRAIN_CONFIG.seed;
   let split: Split;

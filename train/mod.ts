@@ -56,6 +56,7 @@ export {
   MODEL_KEY,
   MODEL_NAMES,
   presetConfig,
+  pretrainedConfig,
   readPretrained,
   unetrFromRecord,
 } from "./pretrained.ts";

@@ -8,7 +8,7 @@
  */
 import { fromArray, type Tensor } from "../tensor/mod.ts";
 import { createUnetr, UNETR, UNETR_CONFIGS, type UnetrConfig, type UnetrName } from "../models/mod.ts";
-import { loadPthStateDict, readSafetensors, toFloat32 } from "../models/io/mod.ts";
+import { loadPthStateDict, readSafetensors, readSafetensorsMetadata, toFloat32 } from "../models/io/mod.ts";
 import { OPTIMIZER_PREFIX } from "./checkpoint.ts";
 import { InputError } from "./input_error.ts";
 
@@ -66,6 +66,22 @@ export async function readPretrained(path: string, option = "pretrained"): Promi
       for (const [k, raw] of await loadPthStateDict(path)) weights.set(k, fromArray(toFloat32(raw, k), raw.shape));
     }
     return { weights, config };
+  } catch (e) {
+    throw new InputError(option, `: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * The UNETR config a lorapt `.safetensors` file records (`lorapt.model`),
+ * read from its header alone, or null (a `.pth`, or a file without one).
+ * Lets a caller check sizes, such as a rank, before any weight is read.
+ */
+export async function pretrainedConfig(path: string, option = "pretrained"): Promise<UnetrConfig | null> {
+  if (!WEIGHTS_FILE.test(path)) throw new InputError(option, ` ${path}: expected a .safetensors or .pth file`);
+  if (!path.endsWith(".safetensors")) return null;
+  try {
+    const text = (await readSafetensorsMetadata(path))[MODEL_KEY];
+    return text ? JSON.parse(text) : null;
   } catch (e) {
     throw new InputError(option, `: ${(e as Error).message}`);
   }

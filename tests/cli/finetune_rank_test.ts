@@ -82,6 +82,32 @@ Deno.test({
         // Nothing was written: the check ran before the split, the model and the training.
         assert.equal(await Deno.stat(out).then(() => true, () => false), false, `${out} exists`);
       }
+      // The check reads the file's header only: with the tensor data cut off, the rank is still what is reported.
+      const bytes = await Deno.readFile(weights);
+      const headerEnd = 8 + Number(new DataView(bytes.buffer).getBigUint64(0, true));
+      const cut = `${dir}/cut.safetensors`;
+      await Deno.writeFile(cut, bytes.subarray(0, headerEnd + 16));
+      const errors: string[] = [];
+      const args = [
+        "finetune",
+        "--data",
+        data,
+        "--pretrained",
+        cut,
+        "--train-size",
+        "1",
+        "--quiet",
+        "--backend",
+        "cpu",
+      ];
+      args.push("--method", "lora", "--rank", "64", "--out", `${dir}/cut-run`);
+      assert.equal(await main(args, { log: () => {}, error: (m) => errors.push(m) }), 2);
+      assert.match(errors[0], /^lorapt finetune: --rank 64: rank 64 of lora must be at most 32/);
+      // With a rank that fits, reading the weights then fails on the cut file, naming it.
+      errors.length = 0;
+      args.splice(args.indexOf("64"), 1, "4");
+      assert.equal(await main(args, { log: () => {}, error: (m) => errors.push(m) }), 2);
+      assert.match(errors[0], /^lorapt finetune: --pretrained: .*cut\.safetensors: /);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
