@@ -28,6 +28,7 @@
 import { checkLabel, makePhantomDataset, readNifti } from "../data/mod.ts";
 import { BACKEND_CHOICES, type BackendChoice, useBackend } from "../tensor/mod.ts";
 import { formatDuration, METHODS, PAPER_RANKS } from "../train/mod.ts";
+import { PEFT_METHODS } from "../peft/mod.ts";
 import { renderReport } from "../viz/mod.ts";
 import {
   BACKEND_HELP,
@@ -47,7 +48,7 @@ import { EVAL, runEval } from "./eval_cmd.ts";
 import { runCommand } from "./run.ts";
 
 /** Methods the demo runs by default: the eight of the paper's Table 2. */
-export const DEMO_METHODS = ["full", "linear-probe", "lora", "adapter", "ssf", "lotr", "pissa", "lora-pt"] as const;
+export const DEMO_METHODS: readonly string[] = PEFT_METHODS;
 
 /** Models the demo runs, with their phantom grid size and shipped weights. */
 const DEMO_MODELS: Record<string, { size: number; weights: string }> = {
@@ -266,7 +267,7 @@ export async function runDemo(v: FlagValues): Promise<DemoResult> {
     const runDir = `${out}/${method}`;
     say(`\n   ${method}: fine-tune → ${runDir}/`);
     const ft = await run(FINETUNE, [
-      ...["--data", hippo, "--pretrained", pretrained, "--method", method, "--rank", String(PAPER_RANKS[method] ?? 1)],
+      ...["--data", hippo, "--pretrained", pretrained, "--method", method], // at the method's own (paper's) rank
       ...["--train-size", String(nTrain), "--epochs", String(finetuneEpochs), "--out", runDir],
       ...["--loss", loss, "--lr", demoLr(method, model), ...trainFlags],
     ], runFinetune);

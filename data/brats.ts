@@ -556,3 +556,32 @@ export async function writeBratsSplit(
   const { root, modalities, mergeLabels } = dataset;
   return await writeSplit(dir, split, { dataset: "brats", root, modalities, mergeLabels });
 }
+
+/**
+ * True when some sub-folder `ID` of `root` holds `ID_t1ce` or `ID_seg`
+ * (`.nii.gz` or `.nii`): how `lorapt pretrain --layout auto` detects BraTS.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { looksLikeBrats } from "./mod.ts";
+ * const dir = await Deno.makeTempDir();
+ * assert.equal(await looksLikeBrats(dir), false);
+ * await Deno.mkdir(`${dir}/BraTS2021_00000`);
+ * await Deno.writeFile(`${dir}/BraTS2021_00000/BraTS2021_00000_seg.nii.gz`, new Uint8Array());
+ * assert.equal(await looksLikeBrats(dir), true);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function looksLikeBrats(root: string): Promise<boolean> {
+  for await (const e of Deno.readDir(root)) {
+    if (!e.isDirectory) continue;
+    for (const m of ["t1ce", "seg"]) {
+      for (const ext of [".nii.gz", ".nii"]) {
+        const st = await Deno.stat(`${root}/${e.name}/${e.name}_${m}${ext}`).catch(() => null);
+        if (st?.isFile) return true;
+      }
+    }
+  }
+  return false;
+}

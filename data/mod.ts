@@ -87,6 +87,7 @@ export {
   loadBratsSubject,
   type LoadedBratsChannels,
   type LoadedBratsSubject,
+  looksLikeBrats,
   parseBratsModalities,
   writeBratsSplit,
 } from "./brats.ts";

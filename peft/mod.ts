@@ -1,7 +1,8 @@
 /**
  * Parameter-efficient fine-tuning of UNETR as model transforms: Full,
- * Linear-probing, LoRA, Adapter, SSF, LoTR, PiSSA and LoRA-PT
- * (paper §3, §5; peft/README.md).
+ * Linear-probing, LoRA, Adapter, SSF, LoTR, PiSSA and LoRA-PT (the paper's
+ * §3 and §5), plus decoder-only. One table, {@link METHOD_TABLE}, lists
+ * them with their labels, default ranks, targets and injection.
  *
  * - {@link applyPeft} adapts a UNETR in place, freezes everything else and
  *   reports exactly what trains; {@link merge} folds the adapters back into
@@ -38,8 +39,19 @@
  */
 export { applyPeft, isAdapted, merge } from "./apply.ts";
 export type { PeftModel } from "./apply.ts";
-export { DEFAULT_MODULES_TO_SAVE, PEFT_METHODS } from "./config.ts";
-export type { LoraPtGroupName, PeftConfig, PeftMethod, ResolvedPeftConfig } from "./config.ts";
+export { checkRank, DEFAULT_MODULES_TO_SAVE, rankBound, RankError } from "./config.ts";
+export type { LoraPtGroupName, PeftConfig, ResolvedPeftConfig } from "./config.ts";
+export {
+  isMethod,
+  METHOD_LABELS,
+  METHOD_NAMES,
+  METHOD_TABLE,
+  methodInfo,
+  PAPER_RANKS,
+  PEFT_METHODS,
+  RANKED_METHODS,
+} from "./methods.ts";
+export type { Injection, MethodInfo, PeftMethod } from "./methods.ts";
 export { CONFIG_KEY, loadAdapter, saveAdapter } from "./io.ts";
 export { suggestRank } from "./rank.ts";
 export type { GroupRank, RankSuggestion, SuggestRankOptions } from "./rank.ts";

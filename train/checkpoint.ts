@@ -31,7 +31,7 @@ import type { Adam, OptimizerState } from "./optim.ts";
 /** Prefix of optimizer tensors in a checkpoint. */
 export const OPTIMIZER_PREFIX = "optimizer.";
 
-/** What a checkpoint file holds, see {@link loadCheckpoint}. */
+/** What a checkpoint file holds, see {@link readCheckpoint}. */
 export interface Checkpoint {
   /** Model tensors by PyTorch name (on the current backend). */
   model: Map<string, Tensor>;
@@ -75,12 +75,12 @@ async function toRaw(t: Tensor): Promise<RawTensor> {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+ * import { readCheckpoint, saveCheckpoint } from "./checkpoint.ts";
  * import { Linear } from "../models/mod.ts";
  * const dir = await Deno.makeTempDir();
  * const net = new Linear(2, 1);
  * await saveCheckpoint(`${dir}/a.safetensors`, net, { info: { epochsDone: 3, steps: 6 } });
- * const ck = await loadCheckpoint(`${dir}/a.safetensors`);
+ * const ck = await readCheckpoint(`${dir}/a.safetensors`);
  * assert.deepEqual(ck.info, { epochsDone: 3, steps: 6 });
  * assert.deepEqual([...ck.model.keys()].sort(), ["bias", "weight"]);
  * await Deno.remove(dir, { recursive: true });
@@ -107,7 +107,7 @@ export async function saveCheckpoint(path: string, model: Module, opts: SaveChec
  * state dict: then `optimizer` is null and the position is 0). Tensors are
  * converted to float32 on the current backend.
  */
-export async function loadCheckpoint(path: string): Promise<Checkpoint> {
+export async function readCheckpoint(path: string): Promise<Checkpoint> {
   const { tensors, metadata } = await readSafetensors(path);
   const model = new Map<string, Tensor>(), opt = new Map<string, Tensor>();
   for (const [name, raw] of tensors) {

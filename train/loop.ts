@@ -28,7 +28,7 @@ import { type Sample, type Shape3, toTensorOrder, trainingAugmentation, type Vol
 import { type LossName, segmentationLoss } from "./losses.ts";
 import { Adam, AdamW } from "./optim.ts";
 import { constantSchedule, polySchedule, type Schedule } from "./schedule.ts";
-import { checkpointPlan, epochCheckpointName, loadCheckpoint, removeStaleTemps, saveCheckpoint } from "./checkpoint.ts";
+import { checkpointPlan, epochCheckpointName, readCheckpoint, removeStaleTemps, saveCheckpoint } from "./checkpoint.ts";
 import { ProgressBar, type ProgressOptions } from "./progress.ts";
 import { runVersions, type Versions } from "./versions.ts";
 
@@ -377,7 +377,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       const path = `${outDir}/resume.safetensors`;
       const exists = await Deno.stat(path).then(() => true, () => false);
       if (exists) {
-        const ck = await loadCheckpoint(path);
+        const ck = await readCheckpoint(path);
         model.loadStateDict(ck.model);
         if (ck.optimizer) optimizer.loadStateDict(ck.optimizer);
         start = resumedFrom = ck.info.epochsDone;

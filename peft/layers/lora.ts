@@ -83,12 +83,8 @@ export class PissaLinear extends AdaptedLinear {
    * layers get meta factors and keep their weight.
    */
   static async create(base: Linear, rank: number): Promise<PissaLinear> {
+    // The rank is checked against min(out, in) once, by applyPeft (checkRank, peft/config.ts).
     const w = base.weight, [out, inp] = w.shape, init = initLike(w);
-    if (!(rank <= Math.min(out, inp))) {
-      throw new RangeError(
-        `PiSSA: rank ${rank} exceeds min(out, in) = ${Math.min(out, inp)} of weight [${out},${inp}]`,
-      );
-    }
     if (!init.options.materialize) {
       const meta = (shape: number[]) => init.constant(shape, 0);
       return new PissaLinear(base, rank, meta([out, rank]), meta([rank, rank]), meta([inp, rank]), null);
