@@ -12,6 +12,7 @@ import type { AnyOpDef, CpuArg, CpuKernel } from "../op.ts";
 import type { Tensor } from "../tensor.ts";
 import { cpuBackend } from "../cpu/backend.ts";
 import { type BlasStatus, blasStatus } from "./blas.ts";
+import { nativeAdamUpdate } from "./adam.ts";
 
 /** The native backend object. Storage handles are typed arrays, as on the CPU backend. */
 export const nativeBackend: Backend = {
@@ -30,7 +31,7 @@ export const nativeBackend: Backend = {
     const kernel = (op.kernels.native as CpuKernel<unknown> | undefined) ?? op.cpu;
     return kernel(args, params, out);
   },
-  adamUpdate: cpuBackend.adamUpdate,
+  adamUpdate: nativeAdamUpdate,
 };
 
 let registered = false;
