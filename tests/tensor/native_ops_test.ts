@@ -66,6 +66,7 @@ Deno.test("native unary maps equal the CPU kernels bitwise (float32, float64, in
     same(name, [arg([3, 5, 7])]);
     same(name, [arg([1])]);
     same(name, [arg([0, 3])]);
+    same(name, [arg([2, 100])]);
     same(name, [arg([2, 9], "float64")]);
     same(name, [arg([4, 3], "int32")]);
   }
@@ -106,6 +107,11 @@ const LAYOUTS: [string, number[], number[]][] = [
   ["extent-1 axes", [3, 1, 7], [1, 1, 7]],
   ["empty", [0, 4], [4]],
   ["single element", [1], [1, 1]],
+  // Rows of 64 or more elements take the zero-offset view path.
+  ["long rows, trailing vector", [3, 70], [70]],
+  ["long rows, per-channel", [2, 3, 80], [1, 3, 1]],
+  ["long rows, both offset", [3, 1, 70], [1, 4, 1]],
+  ["long rows, scalar left", [], [2, 65]],
 ];
 const BINARY = ["add", "sub", "mul", "div", "pow", "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge"];
 
@@ -129,6 +135,7 @@ Deno.test("native where equals the CPU kernel with three-way broadcasting", () =
   same("where", [arg([3, 1, 7], "uint8"), arg([5, 1]), arg([])]);
   same("where", [arg([], "uint8"), arg([4]), arg([2, 4])]);
   same("where", [arg([2, 6], "uint8"), arg([2, 6], "int32"), arg([6], "int32")]);
+  same("where", [arg([3, 1, 70], "uint8"), arg([1, 4, 70]), arg([4, 1])]);
 });
 
 const AXES = [[0], [1], [3], [0, 2], [1, 3], [1, 2], [0, 1, 2, 3], [0, 2, 3]];
