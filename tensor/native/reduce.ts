@@ -20,19 +20,19 @@ type Kind = "sum" | "max" | "min";
 /** Folds `x[p .. p + n)` into `init` (one accumulator). */
 const FOLD: Record<Kind, (x: Float32Array, p: number, n: number, init: number) => number> = {
   sum(x, p, n, s) {
-    for (let i = 0; i < n; i++) s += x[p + i];
+    for (let i = p, end = p + n; i < end; i++) s += x[i];
     return s;
   },
   max(x, p, n, m) {
-    for (let i = 0; i < n; i++) {
-      const v = x[p + i];
+    for (let i = p, end = p + n; i < end; i++) {
+      const v = x[i];
       if (v > m || v !== v) m = v;
     }
     return m;
   },
   min(x, p, n, m) {
-    for (let i = 0; i < n; i++) {
-      const v = x[p + i];
+    for (let i = p, end = p + n; i < end; i++) {
+      const v = x[i];
       if (v < m || v !== v) m = v;
     }
     return m;
@@ -42,18 +42,18 @@ const FOLD: Record<Kind, (x: Float32Array, p: number, n: number, init: number) =
 /** Combines `x[p .. p + n)` into `acc[o .. o + n)` (a row of accumulators). */
 const COMBINE: Record<Kind, (x: Float32Array, p: number, n: number, acc: Float64Array, o: number) => void> = {
   sum(x, p, n, acc, o) {
-    for (let i = 0; i < n; i++) acc[o + i] += x[p + i];
+    for (let j = o, q = p, end = o + n; j < end; j++, q++) acc[j] += x[q];
   },
   max(x, p, n, acc, o) {
-    for (let i = 0; i < n; i++) {
-      const v = x[p + i];
-      if (v > acc[o + i] || v !== v) acc[o + i] = v;
+    for (let j = o, q = p, end = o + n; j < end; j++, q++) {
+      const v = x[q];
+      if (v > acc[j] || v !== v) acc[j] = v;
     }
   },
   min(x, p, n, acc, o) {
-    for (let i = 0; i < n; i++) {
-      const v = x[p + i];
-      if (v < acc[o + i] || v !== v) acc[o + i] = v;
+    for (let j = o, q = p, end = o + n; j < end; j++, q++) {
+      const v = x[q];
+      if (v < acc[j] || v !== v) acc[j] = v;
     }
   },
 };
