@@ -2,9 +2,11 @@
  * Native softmax, normalize (instance and layer norm) and its fused VJP on
  * float32 arrays. Each does the CPU reference kernel's float64 arithmetic in
  * the same order, so the results agree bit for bit; the gain is monomorphic
- * loops and, for softmax along a non-last axis (the class axis of NCDHW
- * logits), reading whole contiguous rows instead of one strided column at a
- * time. Other dtypes run the CPU reference kernels.
+ * loops and, in the VJP, one pass fewer. Softmax costs what its `Math.exp`
+ * calls cost; normalize's sums are chains of dependent additions. (Four
+ * interleaved partial sums would break the chains, but not bitwise, and V8's
+ * bounds checks on `x[i + k]` made them slower here.) Other dtypes run the
+ * CPU reference kernels.
  * @module
  */
 import type { OutputMeta } from "../backend.ts";
@@ -15,8 +17,7 @@ import { normalizeBackwardKernel, normalizeKernel, softmaxKernel } from "../cpu/
 
 /**
  * Softmax along `axis`, max-shifted. Per output, as in the reference:
- * m = max_k x_k, s = Σ_k e_k with e_k = exp(x_k − m) summed in k order, y_k = e_k / s,
- * computed here for a whole row of `inner` outputs at once.
+ * m = max_k x_k, s = Σ_k e_k with e_k = exp(x_k − m) summed in k order, y_k = e_k / s.
  */
 export function nativeSoftmax(inputs: CpuArg[], p: { axis: number }, out: OutputMeta): TypedArray {
   const [a] = inputs;
@@ -26,32 +27,14 @@ export function nativeSoftmax(inputs: CpuArg[], p: { axis: number }, out: Output
   const outer = sizeOf(a.shape.slice(0, p.axis));
   const x = a.data as Float32Array;
   const r = new Float32Array(x.length);
-  if (inner === 1) {
-    const e = new Float64Array(n);
-    for (let base = 0; base < x.length; base += n) {
-      let m = -Infinity, s = 0;
-      for (let k = 0; k < n; k++) m = Math.max(m, x[base + k]);
-      for (let k = 0; k < n; k++) s += e[k] = Math.exp(x[base + k] - m);
-      for (let k = 0; k < n; k++) r[base + k] = e[k] / s;
-    }
-    return r;
-  }
-  const m = new Float64Array(inner), s = new Float64Array(inner), e = new Float64Array(n * inner);
+  const e = new Float64Array(n);
   for (let o = 0; o < outer; o++) {
-    const base = o * n * inner;
-    m.fill(-Infinity);
-    s.fill(0);
-    for (let k = 0; k < n; k++) {
-      const row = base + k * inner;
-      for (let i = 0; i < inner; i++) m[i] = Math.max(m[i], x[row + i]);
-    }
-    for (let k = 0; k < n; k++) {
-      const row = base + k * inner, er = k * inner;
-      for (let i = 0; i < inner; i++) s[i] += e[er + i] = Math.exp(x[row + i] - m[i]);
-    }
-    for (let k = 0; k < n; k++) {
-      const row = base + k * inner, er = k * inner;
-      for (let i = 0; i < inner; i++) r[row + i] = e[er + i] / s[i];
+    for (let i = 0; i < inner; i++) {
+      const base = o * n * inner + i;
+      let m = -Infinity, s = 0;
+      for (let k = 0, q = base; k < n; k++, q += inner) m = Math.max(m, x[q]);
+      for (let k = 0, q = base; k < n; k++, q += inner) s += e[k] = Math.exp(x[q] - m);
+      for (let k = 0, q = base; k < n; k++, q += inner) r[q] = e[k] / s;
     }
   }
   return r;
