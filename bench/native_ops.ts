@@ -2,14 +2,17 @@
  * The native backend's non-GEMM kernels against the CPU reference kernels
  * they replace, on the shapes of one unetr-small training step (batch 2,
  * 64³; see `bench/profile_step.ts`). Each row calls both kernels directly on
- * the same inputs and prints the best of a few runs and ns per output
- * element. Arguments: an optional substring that selects rows by name.
+ * the same inputs and prints the best of a few runs, in milliseconds of
+ * this process's CPU time (user + system, so that other processes on a
+ * shared machine do not count), and ns per element (of the larger of input
+ * and output). Arguments: an optional substring that selects rows by name.
  *
  * ```sh
  * deno run -A bench/native_ops.ts [filter]
  * ```
  * @module
  */
+import process from "node:process";
 import { getOp, initNative, Rng } from "../mod.ts";
 import type { OutputMeta } from "../tensor/backend.ts";
 import type { AnyOpDef, CpuArg, CpuKernel } from "../tensor/op.ts";
@@ -28,9 +31,10 @@ function f32(shape: number[]): CpuArg {
 function best(kernel: CpuKernel<unknown>, args: CpuArg[], params: unknown, out: OutputMeta, reps: number): number {
   let t = Infinity;
   for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
+    const t0 = process.cpuUsage();
     kernel(args, params, out);
-    t = Math.min(t, performance.now() - t0);
+    const d = process.cpuUsage(t0);
+    t = Math.min(t, (d.user + d.system) / 1000);
   }
   return t;
 }
@@ -77,7 +81,7 @@ const cases = rows.filter(([label]) => label.includes(filter)).map(([label, name
 console.log("op                               cpu ms  native ms   cpu ns/el  native ns/el");
 for (const { label, op, args, params, out } of cases) {
   const native = op.kernels.native as CpuKernel<unknown> | undefined;
-  const n = out.shape.reduce((a, b) => a * b, 1);
+  const n = Math.max(out.shape.reduce((a, b) => a * b, 1), ...args.map((a) => a.data.length));
   const tc = best(op.cpu, args, params, out, 3);
   const tn = native ? best(native, args, params, out, 5) : NaN;
   console.log(
