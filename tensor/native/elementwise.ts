@@ -16,9 +16,9 @@
  * CPU backend bit for bit.
  *
  * Layouts: operands are collapsed (`layout.ts`) and the innermost row reads
- * each operand either contiguously, as one hoisted scalar (a broadcast
- * axis, e.g. a per-channel `[1,C,1,1,1]` operand) or with a general stride;
- * outer axes are walked by an odometer, once per row.
+ * each operand either contiguously or as one hoisted scalar (a broadcast
+ * axis, e.g. a per-channel `[1,C,1,1,1]` operand); outer axes are walked by
+ * an odometer, once per row. Same-shape and scalar operands are one row.
  * @module
  */
 import type { OutputMeta } from "../backend.ts";
@@ -63,12 +63,17 @@ const EXPRESSIONS: Record<string, string> = {
   where: "x !== 0 ? y : z",
 };
 
-/** How the innermost row reads an operand: 0 one hoisted scalar, 1 contiguous, 2 strided. */
-type Mode = 0 | 1 | 2;
+/**
+ * How the innermost row reads an operand: 0 one hoisted scalar, 1 contiguous.
+ * Nothing else occurs: the innermost collapsed axis is the output's last axis
+ * of extent > 1, and an operand either broadcasts along it (stride 0) or has
+ * only extent-1 axes after it (stride 1).
+ */
+type Mode = 0 | 1;
 
 /**
  * A generated row loop: `r[ro + i] = expr(operands at i)` for i < n, where a
- * hoisted operand k reads `ops[k][offs[k]]` and the others `ops[k][offs[k] + i·steps[k]]`.
+ * hoisted operand k reads `ops[k][offs[k]]` and the others `ops[k][offs[k] + i]`.
  */
 type RowLoop = (
   r: TypedArray,
@@ -76,7 +81,6 @@ type RowLoop = (
   n: number,
   ops: readonly TypedArray[],
   offs: ArrayLike<number>,
-  steps: readonly number[],
   p0: number,
   p1: number,
 ) => void;
@@ -100,11 +104,11 @@ function rowLoop(expr: string, modes: readonly Mode[], types: string, views: boo
   const head: string[] = [], body: string[] = [];
   const at = (base: string) => (views ? "" : `${base} + `);
   modes.forEach((m, k) => {
-    head.push(`const a${k} = ops[${k}], o${k} = offs[${k}] | 0, s${k} = steps[${k}] | 0;`);
+    head.push(`const a${k} = ops[${k}], o${k} = offs[${k}] | 0;`);
     if (m === 0) head.push(`const ${VARS[k]} = a${k}[o${k}];`);
-    else body.push(`const ${VARS[k]} = a${k}[${at(`o${k}`)}${m === 1 ? "i" : `i * s${k}`}];`);
+    else body.push(`const ${VARS[k]} = a${k}[${at(`o${k}`)}i];`);
   });
-  const src = `return function rowLoop(r, ro, n, ops, offs, steps, p0, p1) {
+  const src = `return function rowLoop(r, ro, n, ops, offs, p0, p1) {
     ro = ro | 0;
     n = n | 0;
     ${head.join("\n    ")}
@@ -125,20 +129,23 @@ function mapInto(expr: string, args: readonly CpuArg[], out: OutputMeta, p0 = 0,
   const strides = [stridesOf(out.shape), ...args.map((a) => broadcastStrides(a.shape, out.shape))];
   const c = collapse(out.shape, strides);
   const inner = c.dims.length - 1, n = c.dims[inner];
-  const steps = args.map((_, k) => c.strides[k + 1][inner]);
-  const modes = steps.map((s): Mode => (s === 0 ? 0 : s === 1 ? 1 : 2));
+  const modes = args.map((_, k): Mode => {
+    const step = c.strides[k + 1][inner];
+    if (step !== 0 && step !== 1) throw new Error(`native ${expr}: innermost stride ${step} (expected 0 or 1)`);
+    return step;
+  });
   const types = [r, ...args.map((a) => a.data)].map((a) => a.constructor.name).join(",");
   const data = args.map((a) => a.data);
   const offs = new Int32Array(args.length);
   if (c.dims.length === 1) {
-    rowLoop(expr, modes, types, true)(r, 0, n, data, offs, steps, p0, p1);
+    rowLoop(expr, modes, types, true)(r, 0, n, data, offs, p0, p1);
     return r;
   }
   if (n < VIEW_ROW) {
     const loop = rowLoop(expr, modes, types, false);
     forEachRow(c, (o) => {
       for (let k = 0; k < args.length; k++) offs[k] = o[k + 1];
-      loop(r, o[0], n, data, offs, steps, p0, p1);
+      loop(r, o[0], n, data, offs, p0, p1);
     });
     return r;
   }
@@ -150,7 +157,7 @@ function mapInto(expr: string, args: readonly CpuArg[], out: OutputMeta, p0 = 0,
       if (modes[k] === 0) offs[k] = ok;
       else ops[k] = ok === 0 ? data[k] : data[k].subarray(ok);
     }
-    loop(o[0] === 0 ? r : r.subarray(o[0], o[0] + n), 0, n, ops, offs, steps, p0, p1);
+    loop(o[0] === 0 ? r : r.subarray(o[0], o[0] + n), 0, n, ops, offs, p0, p1);
   });
   return r;
 }

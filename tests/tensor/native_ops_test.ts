@@ -10,7 +10,26 @@
  * BLAS.
  */
 import assert from "node:assert/strict";
-import { cpuBackend, type DType, getOp, Rng, type TypedArray } from "../../mod.ts";
+import {
+  add,
+  cpuBackend,
+  type DType,
+  fromArray,
+  getOp,
+  gt,
+  initNative,
+  instanceNorm3d,
+  leakyRelu,
+  mul,
+  permute,
+  Rng,
+  softmax,
+  sum,
+  type Tensor,
+  transpose,
+  type TypedArray,
+  where,
+} from "../../mod.ts";
 import type { CpuArg, CpuKernel } from "../../tensor/op.ts";
 import { nativeAdamUpdate } from "../../tensor/native/adam.ts";
 import { collapse } from "../../tensor/native/layout.ts";
@@ -249,4 +268,30 @@ Deno.test("native fused Adam equals the CPU fused update bitwise in every mode",
       }
     }
   }
+});
+
+const native = initNative();
+
+Deno.test({
+  name: "native backend, through the public API: ops on permuted tensors equal the CPU backend's bitwise",
+  ignore: native === null,
+  fn: async () => {
+    const f = (a: Tensor, b: Tensor, c: Tensor) => {
+      const t = transpose(a); // [2, 3, 5, 4]
+      const y = add(mul(t, b), leakyRelu(permute(c, [0, 2, 1, 3])));
+      const z = instanceNorm3d(permute(y, [0, 1, 3, 2]).reshape([2, 3, 4, 5, 1]));
+      return where(gt(z, 0), softmax(z, 1), sum(z, [2, 3], true));
+    };
+    const shapes = [[2, 3, 4, 5], [3, 1, 4], [2, 5, 3, 4]];
+    const cpuIn = shapes.map((s) => fromArray(array("float32", s.reduce((a, b) => a * b, 1)), s, cpuBackend));
+    const natIn = await Promise.all(cpuIn.map(async (t) => fromArray(await t.data(), [...t.shape], native!)));
+    const want = await f(cpuIn[0], cpuIn[1], cpuIn[2]).data();
+    const y = f(natIn[0], natIn[1], natIn[2]);
+    assert.equal(y.backend, "native");
+    const got = await y.data();
+    assert.equal(got.length, want.length);
+    for (let i = 0; i < want.length; i++) {
+      if (!Object.is(got[i], want[i])) assert.fail(`[${i}]: native ${got[i]}, cpu ${want[i]}`);
+    }
+  },
 });
