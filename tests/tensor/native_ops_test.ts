@@ -210,6 +210,7 @@ Deno.test("native permute, slice, flip and expand equal the CPU kernels", () => 
     same("slice", [arg([4, 5, 40], dtype)], { starts: [0, 1, 0], ends: [4, 4, 40] });
     same("slice", [arg([4, 5, 6], dtype)], { starts: [2, 1, 3], ends: [3, 2, 4] });
     for (const axes of [[0], [2], [0, 2], [0, 1, 2]]) same("flip", [arg([3, 4, 5], dtype)], { axes });
+    same("flip", [arg([3, 40], dtype)], { axes: [1] });
     same("expand", [arg([1, 3, 1], dtype)], { shape: [2, 3, 4] });
     same("expand", [arg([], dtype)], { shape: [2, 2] });
     same("expand", [arg([3, 1], dtype)], { shape: [2, 3, 40] });
