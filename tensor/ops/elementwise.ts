@@ -15,6 +15,7 @@ import { binaryKernel, unaryKernel, whereKernel } from "../cpu/elementwise.ts";
 import { erf as erfScalar } from "../special.ts";
 import { type ActivationName, type ActivationOps, ACTIVATIONS } from "../activations.ts";
 import { gpuElementwise, gpuView } from "../webgpu/kernels.ts";
+import { nativeElementwise } from "../native/elementwise.ts";
 import { full } from "./creation.ts";
 import { sumTo } from "./reduce.ts";
 
@@ -49,7 +50,10 @@ function unary<P = undefined>(
     name,
     infer: toFloat ? floatDtype : sameDtype,
     cpu: unaryKernel(f),
-    kernels: { webgpu: gpuElementwise<P>(wgsl, toFloat ? "f32" : "out", floats) },
+    kernels: {
+      webgpu: gpuElementwise<P>(wgsl, toFloat ? "f32" : "out", floats),
+      native: nativeElementwise(name, floats),
+    },
     vjp: vjp ? (g, { inputs, output, params }) => [vjp(g, inputs[0], output, params)] : undefined,
     nondiff: vjp ? undefined : "piecewise constant",
   });
@@ -88,6 +92,7 @@ const LEAKY_GRAD: OpDef<{ alpha: number }> = defineOp<{ alpha: number }>({
   },
   kernels: {
     webgpu: gpuElementwise<{ alpha: number }>("select(fparam(P + 0u) * x, x, y > 0.0)", "f32", (p) => [p.alpha]),
+    native: nativeElementwise("leakyReluGrad"),
   },
   vjp: (h, { inputs: [_g, x], params, needsGrad }) => [needsGrad[0] ? apply(LEAKY_GRAD, [h, x], params) : null, null],
 });
@@ -117,7 +122,7 @@ const CAST = defineOp<{ dtype: DType }>({
   name: "cast",
   infer: ([a], p) => ({ shape: a.shape, dtype: p.dtype }),
   cpu: unaryKernel((x) => x) as OpDef<{ dtype: DType }>["cpu"],
-  kernels: { webgpu: gpuElementwise("x", "in") },
+  kernels: { webgpu: gpuElementwise("x", "in"), native: nativeElementwise("cast") },
   vjp: (g, { inputs }) => [cast(g, inputs[0].dtype)],
 });
 
@@ -140,7 +145,7 @@ function binary(
     name,
     infer: binaryInfer(name, toFloat),
     cpu: binaryKernel(f),
-    kernels: { webgpu: gpuElementwise(wgsl, toFloat ? "f32" : "out") },
+    kernels: { webgpu: gpuElementwise(wgsl, toFloat ? "f32" : "out"), native: nativeElementwise(name) },
     vjp: vjp
       ? (g, { inputs: [a, b], output, needsGrad }) => {
         const [ga, gb] = vjp(g, a, b, output, needsGrad);
@@ -193,7 +198,7 @@ function comparison(name: string, f: (x: number, y: number) => boolean, wgsl: st
     name,
     infer: ([a, b]) => ({ shape: broadcastShapes(name, a.shape, b.shape), dtype: "uint8" }),
     cpu: binaryKernel((x, y) => (f(x, y) ? 1 : 0)),
-    kernels: { webgpu: gpuElementwise(`select(0u, 1u, ${wgsl})`, "in") },
+    kernels: { webgpu: gpuElementwise(`select(0u, 1u, ${wgsl})`, "in"), native: nativeElementwise(name) },
     nondiff: "boolean output",
   });
 }
@@ -213,7 +218,7 @@ const WHERE = defineOp<undefined>({
     return { shape: broadcastShapes("where", c.shape, a.shape, b.shape), dtype: promote(a.dtype, b.dtype) };
   },
   cpu: whereKernel,
-  kernels: { webgpu: gpuElementwise("select(z, y, x != 0)") },
+  kernels: { webgpu: gpuElementwise("select(z, y, x != 0)"), native: nativeElementwise("where") },
   vjp: (g, { inputs: [c, a, b], needsGrad }) => {
     const zero = full([], 0, { dtype: g.dtype, backend: g.storage.backend });
     return [
