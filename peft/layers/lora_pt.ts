@@ -1,5 +1,5 @@
 /**
- * LoRA-PT in "paper" mode with real, trainable factors (spec/lora-pt.md §3):
+ * LoRA-PT in "paper" mode with real, trainable factors (paper §3.3; peft/README.md, "LoRA-PT"):
  * per group, U_r `[n1, r, n3]`, the r diagonal tubes of S_r `[r, n3]` and
  * V_r `[n2, r, n3]` live on the {@link SharedFactorList}; every adapted
  * layer stores its frozen residual slice(s) as `weight` and computes

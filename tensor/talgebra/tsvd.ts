@@ -1,7 +1,7 @@
 /**
  * The t-SVD A = U * S * Vᵀ of a real third-order tensor, its truncation to
  * tubal rank r, and the quantities defined through it (tubal rank, tensor
- * nuclear norm). Paper §3 (t-SVD of tensors); tensor/talgebra/README.md.
+ * nuclear norm): Kilmer & Martin (2011) and the paper's §3.2; README.md §4–6.
  *
  * Method: Â = rfft3(A) gives the ⌊n3/2⌋+1 Fourier slices that conjugate
  * symmetry does not determine. Each slice gets a complex SVD

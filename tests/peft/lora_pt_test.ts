@@ -1,5 +1,5 @@
 /**
- * LoRA-PT specifically (spec/lora-pt.md): the t-SVD initialisation, the
+ * LoRA-PT specifically (paper §3; peft/README.md, "LoRA-PT"): the t-SVD initialisation, the
  * factors U, S, V really train (unlike the released code), the t-product
  * couples all 12 layers, public-code mode leaves the transformer untouched,
  * and suggestRank reads the truncation energy off the spectrum.
@@ -138,7 +138,7 @@ Deno.test("suggestRank: the smallest tubal rank keeping the energy, consistent w
     assert.ok(g.kept >= 0.9 && (g.rank === 1 || g.cumulative[g.rank - 2] < 0.9));
   }
   assert.equal(s.rank, Math.max(...s.groups.map((g) => g.rank)));
-  // 1 − kept(r) is ‖W − W_r‖²/‖W‖² for the truncated t-SVD (Kilmer & Martin's optimality, spec §2).
+  // 1 − kept(r) is ‖W − W_r‖²/‖W‖² for the truncated t-SVD (Kilmer & Martin's optimality).
   const up = planGroups(model, ["up"], "code")[0];
   const stacked = await stackGroup(model, up);
   const t = await tsvdTruncate(stacked, 2, { parts: true });
