@@ -31,6 +31,7 @@ export {
 } from "./losses.ts";
 export type { DiceCrossEntropyOptions, LossName, SegmentationLossOptions } from "./losses.ts";
 export {
+  checkFiniteWeights,
   checkpointPlan,
   ensembleCheckpoints,
   epochCheckpointName,
@@ -41,6 +42,8 @@ export {
 } from "./checkpoint.ts";
 export type { Checkpoint, CheckpointInfo, CheckpointPlan, SaveCheckpointOptions } from "./checkpoint.ts";
 export { DEFAULT_TRAIN_CONFIG, epochRng, setTrainMode, train } from "./loop.ts";
+export { firstDifference, openRunFolder, TrainInputError, truncateLog } from "./run_folder.ts";
+export type { OpenRunFolderOptions } from "./run_folder.ts";
 export type { LazySamples, TrainConfig, TrainingModel, TrainOptions, TrainResult, TrainSample } from "./loop.ts";
 export { formatDuration, ProgressBar } from "./progress.ts";
 export type { ProgressOptions, ProgressUpdate } from "./progress.ts";
