@@ -161,6 +161,14 @@ async function loadMsd(root: string): Promise<Dataset> {
     if (!(await isFile(path))) throw new Error(`loadDataset: ${jsonPath} lists ${what} ${path}, which does not exist`);
     return path;
   };
+  for (const key of ["training", "test"] as const) {
+    const list = json?.[key];
+    if (list !== undefined && !Array.isArray(list)) {
+      throw new Error(
+        `loadDataset: ${jsonPath}: "${key}" is ${JSON.stringify(list).slice(0, 60)}, not a list of entries`,
+      );
+    }
+  }
   const subjects: Subject[] = [];
   for (const t of json.training ?? []) {
     if (typeof t?.image !== "string" || typeof t?.label !== "string") {
@@ -173,10 +181,25 @@ async function loadMsd(root: string): Promise<Dataset> {
     });
   }
   for (const t of json.test ?? []) {
-    const rel = typeof t === "string" ? t : t.image;
+    const rel = typeof t === "string" ? t : t?.image;
+    if (typeof rel !== "string") {
+      throw new Error(
+        `loadDataset: ${jsonPath}: test entry ${JSON.stringify(t)} is neither a path nor { "image": path }`,
+      );
+    }
     subjects.push({ id: idOf(rel), imagePath: await need(join(root, rel), "test image") });
   }
   if (subjects.length === 0) throw new Error(`loadDataset: ${jsonPath} lists no subjects`);
+  const seen = new Map<string, string>();
+  for (const s of subjects) {
+    const first = seen.get(s.id);
+    if (first !== undefined) {
+      throw new Error(
+        `loadDataset: ${jsonPath}: subject id "${s.id}" is listed twice (${first} and ${s.imagePath}); ids must be unique`,
+      );
+    }
+    seen.set(s.id, s.imagePath);
+  }
   return { root, layout: "msd", subjects };
 }
 

@@ -21,6 +21,7 @@ export {
   type VoxelArray,
   voxelCount,
 } from "./volume.ts";
+export { dataFingerprint, fileFingerprint } from "./fingerprint.ts";
 export {
   DEFAULT_MAX_VOXELS,
   gunzip,

@@ -300,7 +300,8 @@ function concatBytes(chunks: Uint8Array[], n: number): Uint8Array {
 /**
  * Writes a volume as single-file NIfTI-1 (gzip-compressed when the path ends
  * in `.gz`): 348-byte header, 4 zero extension bytes, data at vox_offset 352,
- * little-endian, xyzt_units mm. The affine is stored as an sform and as a
+ * little-endian, xyzt_units mm, written atomically (temp file + rename).
+ * The affine is stored as an sform and as a
  * qform (its rotation part orthogonalised), both with code 2 (aligned).
  */
 export async function writeNifti(
@@ -357,7 +358,15 @@ export async function writeNifti(
   out.set([0x6e, 0x2b, 0x31, 0], 344); // "n+1\0"
   encodeVoxels(v, VOX_OFFSET, volume.data, datatype);
   const bytes = path.endsWith(".gz") ? await gzip(out) : out;
-  await Deno.writeFile(path, bytes);
+  // Temp file + rename: a killed write never leaves a half-written image under `path`.
+  const tmp = `${path}.${crypto.getRandomValues(new Uint32Array(1))[0].toString(16)}.tmp`;
+  try {
+    await Deno.writeFile(tmp, bytes);
+    await Deno.rename(tmp, path);
+  } catch (e) {
+    await Deno.remove(tmp).catch(() => {});
+    throw e;
+  }
 }
 
 function decodeVoxels(
