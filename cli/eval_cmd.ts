@@ -16,7 +16,17 @@ import {
   type SubjectMetrics,
 } from "../data/mod.ts";
 import { checkLabel } from "../data/mod.ts";
-import { asUserError, type CommandSpec, existingDir, flag, type FlagValues, need, str, UsageError } from "./args.ts";
+import {
+  asUserError,
+  type CommandSpec,
+  existingDir,
+  flag,
+  type FlagValues,
+  need,
+  str,
+  UsageError,
+  userValue,
+} from "./args.ts";
 
 /** `lorapt eval`. */
 export const EVAL: CommandSpec = {
@@ -30,6 +40,11 @@ export const EVAL: CommandSpec = {
     out: { type: "string", value: "FILE", help: "per-subject CSV (default: <pred>/metrics.csv)" },
     summary: { type: "string", value: "FILE", help: "summary JSON (default: <pred>/summary.json)" },
     "label-map": { type: "string", value: "MAP", help: 'merge truth label values, e.g. "37,38:1"' },
+    "pred-label-map": {
+      type: "string",
+      value: "MAP",
+      help: 'merge predicted label values, e.g. "1,2,4:1" (values outside {0, 1} are refused without it)',
+    },
     quiet: { type: "boolean", help: "print nothing but errors" },
   },
 };
@@ -81,11 +96,40 @@ export function formatSummary(s: MetricSummary): string {
   ].join("\n");
 }
 
+/** Checks, before any work, that `path` (given by `--name`) can be written: its folder exists, it is no folder. */
+async function outputFile(path: string, name: string): Promise<string> {
+  const st = await Deno.stat(path).catch(() => null);
+  if (st?.isDirectory) throw new UsageError(`--${name} ${path} is a folder, not a file`);
+  const parent = path.includes("/") ? path.replace(/\/[^/]*$/, "") || "/" : ".";
+  const pst = await Deno.stat(parent).catch(() => null);
+  if (!pst?.isDirectory) throw new UsageError(`--${name} ${path}: folder ${parent} does not exist`);
+  return path;
+}
+
+/** Writes `text` to a temp file beside `path`, then renames it: never half-written. */
+async function writeTextAtomic(path: string, text: string): Promise<void> {
+  const tmp = `${path}.${crypto.getRandomValues(new Uint32Array(1))[0].toString(16)}.tmp`;
+  try {
+    await Deno.writeTextFile(tmp, text);
+    await Deno.rename(tmp, path);
+  } catch (e) {
+    await Deno.remove(tmp).catch(() => {});
+    throw e;
+  }
+}
+
 /** Runs `lorapt eval` with parsed flags. */
 export async function runEval(v: FlagValues): Promise<EvalResult> {
   const predDir = await existingDir(need(v, "pred"), "pred");
   const truthDir = await existingDir(need(v, "truth"), "truth");
-  const labelMap = str(v, "label-map") ? parseLabelMap(str(v, "label-map")!) : undefined;
+  const labelMap = str(v, "label-map")
+    ? userValue("--label-map", () => parseLabelMap(str(v, "label-map")!))
+    : undefined;
+  const predMap = str(v, "pred-label-map")
+    ? userValue("--pred-label-map", () => parseLabelMap(str(v, "pred-label-map")!))
+    : undefined;
+  const csv = await outputFile(str(v, "out") ?? `${predDir}/metrics.csv`, "out");
+  const summaryPath = await outputFile(str(v, "summary") ?? `${predDir}/summary.json`, "summary");
   const preds: [string, string][] = [];
   for await (const e of Deno.readDir(predDir)) {
     if (e.isFile && NIFTI.test(e.name)) preds.push([e.name.replace(NIFTI, ""), `${predDir}/${e.name}`]);
@@ -105,15 +149,14 @@ export async function runEval(v: FlagValues): Promise<EvalResult> {
       );
     }
     const truth = await asUserError(`--truth`, () => Promise.resolve(checkLabel(truthRaw, truthPath, { labelMap })));
-    const p = Uint8Array.from(pred.data, (x) => (x === 1 ? 1 : 0)); // label 1, as the authors
+    // Foreground is label 1 (as the authors); any other value is refused unless --pred-label-map merges it.
+    const p = userValue("--pred", () => checkLabel(pred, predPath, { labelMap: predMap })).data;
     rows.push(segmentationMetrics(p, truth.data, truth.shape, truth.spacing, id));
   }
   const summary = aggregateMetrics(rows);
-  const csv = str(v, "out") ?? `${predDir}/metrics.csv`;
-  const summaryPath = str(v, "summary") ?? `${predDir}/summary.json`;
   const lines = ["id,dice,hd95,hd_max,assd", ...rows.map((r) => [r.id, r.dice, r.hd95, r.hdMax, r.assd].join(","))];
-  await Deno.writeTextFile(csv, lines.join("\n") + "\n");
-  await Deno.writeTextFile(summaryPath, JSON.stringify({ pred: predDir, truth: truthDir, ...summary }, null, 2) + "\n");
+  await writeTextAtomic(csv, lines.join("\n") + "\n");
+  await writeTextAtomic(summaryPath, JSON.stringify({ pred: predDir, truth: truthDir, ...summary }, null, 2) + "\n");
   if (!flag(v, "quiet")) {
     console.log(formatSummary(summary));
     console.log(`per-subject: ${csv}\nsummary: ${summaryPath}`);

@@ -185,7 +185,7 @@ function gridCheck<T>(fn: () => T): T {
 /** Checks the forwarded flags up front (a typo must not fail every cell) and returns the settings they fix. */
 function checkSettings(v: FlagValues): Record<string, unknown> {
   return {
-    model: choice(v, "model", MODEL_NAMES),
+    model: str(v, "model") === undefined ? null : choice(v, "model", MODEL_NAMES), // null: the weights' own
     epochs: num(v, "epochs", { min: 1, integer: true }),
     batchSize: num(v, "batch-size", { min: 1, integer: true }),
     lr: num(v, "lr", { min: 0 }),

@@ -8,7 +8,7 @@ import { fromArray, type Tensor, zScore } from "../mod.ts";
 import { createUnetr, UNETR, UNETR_CONFIGS, type UnetrConfig, type UnetrName } from "../models/mod.ts";
 import { loadPthStateDict, readSafetensors, toFloat32 } from "../models/io/mod.ts";
 import { type LoadedSubject, loadSubject, Rng, type Sample, type Subject } from "../data/mod.ts";
-import { OPTIMIZER_PREFIX } from "../train/mod.ts";
+import { checkFiniteWeights, OPTIMIZER_PREFIX } from "../train/mod.ts";
 import { asUserError, UsageError } from "./args.ts";
 
 /** Model names the commands accept: `unetr` is `unetr-base`. */
@@ -33,19 +33,24 @@ export interface Pretrained {
   config: UnetrConfig | null;
 }
 
-/** Reads `.safetensors` or `.pth` weights; errors name the file (`--flag`). */
+/** Reads `.safetensors` or `.pth` weights; errors name the file (`--flag`), and the tensor holding NaN/Inf. */
 export async function readPretrained(path: string, flagName = "pretrained"): Promise<Pretrained> {
   return await asUserError(`--${flagName}`, async () => {
     const weights = new Map<string, Tensor>();
+    const float = (raw: Parameters<typeof toFloat32>[0], k: string) => {
+      const data = toFloat32(raw, k);
+      checkFiniteWeights(data, k, path);
+      return fromArray(data, raw.shape);
+    };
     let config: UnetrConfig | null = null;
     if (path.endsWith(".safetensors")) {
       const { tensors, metadata } = await readSafetensors(path);
       for (const [k, raw] of tensors) {
-        if (!k.startsWith(OPTIMIZER_PREFIX)) weights.set(k, fromArray(toFloat32(raw, k), raw.shape));
+        if (!k.startsWith(OPTIMIZER_PREFIX)) weights.set(k, float(raw, k));
       }
       if (metadata[MODEL_KEY]) config = JSON.parse(metadata[MODEL_KEY]);
     } else if (path.endsWith(".pth") || path.endsWith(".pt")) {
-      for (const [k, raw] of await loadPthStateDict(path)) weights.set(k, fromArray(toFloat32(raw, k), raw.shape));
+      for (const [k, raw] of await loadPthStateDict(path)) weights.set(k, float(raw, k));
     } else {
       throw new Error(`${path}: expected a .safetensors or .pth file`);
     }

@@ -3,6 +3,7 @@
  * training-protocol.md §7–8): z-score, sliding windows of the model's input
  * size, the second softmax, the mean over the last k checkpoints, argmax,
  * removal of small components, and `.nii.gz` output on the source grid.
+ * Every input is read and checked before the first output is written.
  *
  * A run pre-trained on BraTS (`config.json` records `brats.modalities`) reads
  * BraTS-layout input: `ID/ID_<modality>.nii.gz` for each of the run's
@@ -22,6 +23,8 @@ import {
   loadBratsChannels,
   loadDataset,
   modelPredictor,
+  NAN_POLICIES,
+  type NanPolicy,
   parseBratsModalities,
   type Predictor,
   readNifti,
@@ -77,7 +80,11 @@ export const PREDICT: CommandSpec = {
       value: "K",
       help: "average the last K epoch checkpoints (spec §7; default: the run's)",
     },
-    checkpoint: { type: "string", value: "FILE", help: "use this one checkpoint instead of the ensemble" },
+    checkpoint: {
+      type: "string",
+      value: "FILE",
+      help: "use this one .safetensors checkpoint (of this run's model) instead of the ensemble",
+    },
     overlap: { type: "string", value: "F", help: "window overlap fraction in [0, 1)", default: "0" },
     "min-mm3": {
       type: "string",
@@ -86,6 +93,18 @@ export const PREDICT: CommandSpec = {
       default: "1000",
     },
     "no-second-softmax": { type: "boolean", help: "skip the authors' second softmax before ensembling" },
+    nan: {
+      type: "string",
+      value: "POLICY",
+      help: "input voxels that are NaN or Inf: refuse (the scan is an error) | zero (set to 0)",
+      default: "refuse",
+    },
+    "max-voxels": {
+      type: "string",
+      value: "N",
+      help: "refuse input images with more voxels than N (checked from the header, before inflating)",
+      default: "268435456",
+    },
     backend: { type: "string", value: "NAME", help: "auto | cpu | webgpu", default: "auto" },
     quiet: { type: "boolean", help: "print nothing but errors" },
   },
@@ -109,13 +128,16 @@ interface RunInput {
 
 const NIFTI = /\.nii(\.gz)?$/;
 
+/** How input NIfTI files are read (`--nan`, `--max-voxels`). */
+type ReadOptions = { nan: NanPolicy; maxVoxels: number };
+
 /** A single-channel NIfTI scan: read, z-scored (spec §3). */
-function niftiJob(id: string, path: string): Job {
+function niftiJob(id: string, path: string, readOptions: ReadOptions): Job {
   return {
     id,
     path,
     load: async () => {
-      const image = await readNifti(path);
+      const image = await readNifti(path, readOptions);
       const f32: Volume<Float32Array> = { ...image, data: Float32Array.from(image.data), datatype: "float32" };
       return { channels: [zScore()({ image: f32 }, new Rng(0)).image], reference: image };
     },
@@ -172,7 +194,13 @@ async function bratsJobs(
   return scans.map((scan) => bratsJob(scan, modalities));
 }
 
-async function jobs(input: string, subjects: string, runDir: string, run: RunInput): Promise<Job[]> {
+async function jobs(
+  input: string,
+  subjects: string,
+  runDir: string,
+  run: RunInput,
+  read: ReadOptions,
+): Promise<Job[]> {
   const st = await Deno.stat(input).catch(() => null);
   if (!st) throw new UsageError(`--input: ${input} does not exist`);
   const modalities = run.modalities;
@@ -188,7 +216,7 @@ async function jobs(input: string, subjects: string, runDir: string, run: RunInp
       );
     }
     if (!NIFTI.test(input)) throw new UsageError(`--input ${input}: expected a .nii or .nii.gz file`);
-    return [niftiJob(input.replace(/^.*\//, "").replace(NIFTI, ""), input)];
+    return [niftiJob(input.replace(/^.*\//, "").replace(NIFTI, ""), input, read)];
   }
   const dir = input.replace(/\/+$/, "");
   if (modalities) {
@@ -220,11 +248,11 @@ async function jobs(input: string, subjects: string, runDir: string, run: RunInp
         throw new UsageError(`--subjects test: none of ${runDir}/split.json's test ids is in ${dir}`);
       }
     }
-    return list.map((x) => niftiJob(x.id, x.imagePath));
+    return list.map((x) => niftiJob(x.id, x.imagePath, read));
   }
   const out: Job[] = [];
   for await (const e of Deno.readDir(dir)) {
-    if (e.isFile && NIFTI.test(e.name)) out.push(niftiJob(e.name.replace(NIFTI, ""), `${dir}/${e.name}`));
+    if (e.isFile && NIFTI.test(e.name)) out.push(niftiJob(e.name.replace(NIFTI, ""), `${dir}/${e.name}`, read));
   }
   if (out.length === 0) throw new UsageError(`--input ${dir}: no .nii or .nii.gz files`);
   return out.sort((a, b) => a.id.localeCompare(b.id, "en", { numeric: true }));
@@ -236,6 +264,8 @@ interface RunRecord {
   method?: unknown;
   rank?: number;
   config?: { epochs?: number; ensemble?: number };
+  /** The checkpoint files the run writes (train's record); predict uses no other. */
+  checkpoints?: { epochs?: string[]; ensemble?: string[] };
   /** BraTS runs only (cli/train_cmd.ts `bratsData`). */
   brats?: { modalities?: unknown; mergeLabels?: boolean };
 }
@@ -303,6 +333,37 @@ async function runModel(
   };
 }
 
+/**
+ * The ensemble members: the last `k` of the epoch checkpoints that the run's
+ * config.json lists (a folder may still hold an earlier run's files), each
+ * checked to exist; an `explicit` `--ensemble` beyond the list is refused. Runs written before that list existed use the plan of
+ * their epochs and ensemble.
+ */
+async function runEnsemble(
+  runDir: string,
+  record: RunRecord,
+  epochs: number,
+  k: number,
+  explicit: boolean,
+): Promise<string[]> {
+  const listed = record.checkpoints?.ensemble;
+  if (!listed) return await asUserError(`--run ${runDir}`, () => ensembleCheckpoints(runDir, epochs, k));
+  if (!explicit) k = Math.min(k, listed.length); // a run shorter than its ensemble keeps every epoch
+  if (k > listed.length) {
+    throw new UsageError(
+      `--ensemble ${k}: run ${runDir} keeps ${listed.length} epoch checkpoint${listed.length > 1 ? "s" : ""} ` +
+        `(${listed.join(", ")})`,
+    );
+  }
+  const files = listed.slice(listed.length - k).map((f) => `${runDir}/${f}`);
+  for (const f of files) {
+    if (!(await Deno.stat(f).then((st) => st.isFile, () => false))) {
+      throw new UsageError(`--run ${runDir}: ${f} does not exist (the run is unfinished)`);
+    }
+  }
+  return files;
+}
+
 /** One line per written file; returns the written paths. */
 export async function runPredict(v: FlagValues): Promise<string[]> {
   const runDir = await existingDir(need(v, "run"), "run");
@@ -311,19 +372,41 @@ export async function runPredict(v: FlagValues): Promise<string[]> {
   const overlap = num(v, "overlap", { min: 0, max: 0.99 });
   const minMm3 = num(v, "min-mm3", { min: 0 });
   const quiet = flag(v, "quiet");
+  const read: ReadOptions = {
+    nan: choice(v, "nan", NAN_POLICIES),
+    maxVoxels: num(v, "max-voxels", { min: 1, integer: true }),
+  };
+  const outSt = await Deno.stat(outDir).catch(() => null);
+  if (outSt && !outSt.isDirectory) throw new UsageError(`--out ${outDir} is a file, not a folder`);
   const { path: configPath, record } = await runRecord(runDir);
   const input = runInput(record, configPath);
-  const list = await jobs(need(v, "input"), subjects, runDir, input);
+  const list = await jobs(need(v, "input"), subjects, runDir, input, read);
   await useBackend(choice(v, "backend", ["auto", "cpu", "webgpu"] as const));
   const { model, window, epochs, ensemble } = await runModel(record, configPath);
   model.eval();
   const k = str(v, "ensemble") ? num(v, "ensemble", { min: 1, integer: true }) : ensemble;
   const single = str(v, "checkpoint");
+  if (single && !single.endsWith(".safetensors")) {
+    throw new UsageError(
+      `--checkpoint ${single}: predict takes a .safetensors checkpoint written by lorapt; ` +
+        "a PyTorch .pth is pre-trained weights: fine-tune from it with lorapt finetune --pretrained",
+    );
+  }
   const files = single
     ? [await existingFile(single, "checkpoint")]
-    : await asUserError(`--run ${runDir}`, () => ensembleCheckpoints(runDir, epochs, k));
+    : await runEnsemble(runDir, record, epochs, k, str(v, "ensemble") !== undefined);
   const members = [];
-  for (const f of files) members.push((await asUserError(`checkpoint ${f}`, () => loadCheckpoint(f))).model);
+  for (const f of files) {
+    const ck = await asUserError(`checkpoint ${f}`, () => loadCheckpoint(f));
+    try {
+      model.loadStateDict(ck.model); // checked now, so a member of another model fails before any output
+    } catch (e) {
+      throw new UsageError(
+        `checkpoint ${f} does not fit run ${runDir}'s model (${configPath}): ${(e as Error).message}`,
+      );
+    }
+    members.push(ck.model);
+  }
   // One model, its weights swapped to the member that a call is for.
   let loaded = -1;
   const run = modelPredictor(model);
@@ -334,7 +417,10 @@ export async function runPredict(v: FlagValues): Promise<string[]> {
     }
     return run(batch, shape);
   });
-  await Deno.mkdir(outDir, { recursive: true });
+  // Every input is read and checked (NaN, geometry, size) before the first output is written, so a bad
+  // scan leaves no partial output folder; the reads are repeated below, one scan in memory at a time.
+  for (const job of list) await asUserError(`--input ${job.path}`, () => job.load());
+  await asUserError(`--out ${outDir}`, () => Deno.mkdir(outDir, { recursive: true }));
   if (!quiet) {
     const inputs = input.modalities ? `, channels ${input.modalities.join(", ")}` : "";
     console.error(

@@ -19,8 +19,10 @@ import {
   bratsChannel,
   type BratsModality,
   bratsSplit,
+  dataFingerprint,
   dice,
   fewShotSplit,
+  fileFingerprint,
   loadBrats,
   loadBratsSubject,
   loadDataset,
@@ -36,7 +38,7 @@ import {
 import type { BratsSubject } from "../data/mod.ts";
 import { parseLabelMap } from "../data/mod.ts";
 import { useBackend } from "../tensor/mod.ts";
-import { METHODS, prepareMethod, train, type TrainConfig, type TrainResult } from "../train/mod.ts";
+import { METHODS, prepareMethod, train, type TrainConfig, type TrainOptions, type TrainResult } from "../train/mod.ts";
 import type { LazySamples, TrainSample } from "../train/loop.ts";
 import type { UNETR, UnetrConfig } from "../models/mod.ts";
 import {
@@ -48,10 +50,12 @@ import {
   flag,
   type FlagSpec,
   type FlagValues,
+  Interrupted,
   need,
   num,
   str,
   UsageError,
+  userValue,
 } from "./args.ts";
 import {
   buildUnetr,
@@ -84,7 +88,10 @@ const TRAIN_FLAGS: Record<string, FlagSpec> = {
   "no-flip": b("turn random flips off"),
   "no-intensity": b("turn the per-slice intensity augmentation off"),
   "label-map": s('merge label values, e.g. "37,38:1"', "MAP"),
-  resume: b("continue the run in --out from its resume.safetensors"),
+  resume: b(
+    "continue the run in --out from its resume.safetensors (refused when a setting that decides the numbers changed)",
+  ),
+  overwrite: b("clear the earlier run in --out first (a fresh run into a folder holding one is refused)"),
   backend: s("auto (WebGPU when an adapter exists) | cpu | webgpu", "NAME", "auto"),
   quiet: b("no progress display"),
 };
@@ -120,7 +127,11 @@ export const FINETUNE: CommandSpec = {
     rank: s("rank of the low-rank methods", "R", "1"),
     "train-size": s("number of training subjects drawn by --seed", "N", "5"),
     "use-lists": b("take train.txt/test.txt of the dataset instead of drawing"),
-    model: s(`architecture when --pretrained does not record one: ${MODEL_NAMES.join(" | ")}`, "NAME", "unetr"),
+    model: s(
+      `architecture when --pretrained does not record one (then default unetr): ${MODEL_NAMES.join(" | ")}; ` +
+        "refused when it differs from the one the weights record",
+      "NAME",
+    ),
     "frozen-dropout": s(
       "train (dropout on everywhere, as the authors) | off (off where nothing trains)",
       "MODE",
@@ -240,6 +251,10 @@ interface PretrainData {
   validation: () => AsyncIterable<ValSubject>;
   /** Extra entries for config.json. */
   info: Record<string, unknown>;
+  /** Every subject's files, for the run's data fingerprint. */
+  files: { id: string; paths: (string | undefined)[] }[];
+  /** Writes split.json once the run folder is checked. */
+  writeFiles: () => Promise<unknown>;
   inChannels: number;
   outChannels: number;
   classNames: string[];
@@ -269,7 +284,6 @@ async function bratsData(v: FlagValues, root: string, seed: number, dir: string)
   } catch (e) {
     throw new UsageError(`--data ${root}: ${(e as Error).message}`);
   }
-  await writeBratsSplit(dir, split, ds);
   const byId = new Map(ds.subjects.map((x) => [x.id, x]));
   const read = async (subject: BratsSubject): Promise<TrainSample & { id: string; label: Volume<Uint8Array> }> => {
     const s = await asUserError(`subject ${subject.id}`, () => loadBratsSubject(subject, { modalities, mergeLabels }));
@@ -309,6 +323,8 @@ async function bratsData(v: FlagValues, root: string, seed: number, dir: string)
     inChannels: modalities.length,
     outChannels: ds.classes,
     classNames,
+    files: ds.subjects.map((x) => ({ id: x.id, paths: [...Object.values(x.images), x.segPath] })),
+    writeFiles: () => writeBratsSplit(dir, split, ds),
     info: {
       brats: {
         modalities,
@@ -326,7 +342,9 @@ async function bratsData(v: FlagValues, root: string, seed: number, dir: string)
 }
 
 async function plainData(v: FlagValues, root: string, layout: "auto" | "authors" | "msd"): Promise<PretrainData> {
-  const labelMap = str(v, "label-map") ? parseLabelMap(str(v, "label-map")!) : undefined;
+  const labelMap = str(v, "label-map")
+    ? userValue("--label-map", () => parseLabelMap(str(v, "label-map")!))
+    : undefined;
   const ds = await asUserError(`--data ${root}`, () => loadDataset(root, { layout }));
   const labelled = ds.subjects.filter((x) => x.labelPath);
   if (labelled.length === 0) throw new UsageError(`--data ${root}: no subject has a label`);
@@ -350,6 +368,8 @@ async function plainData(v: FlagValues, root: string, layout: "auto" | "authors"
     samples,
     validation,
     info: {},
+    files: labelled.map((x) => ({ id: x.id, paths: [x.imagePath, x.labelPath] })),
+    writeFiles: () => Promise.resolve(),
     inChannels: 1,
     outChannels: 2,
     classNames: ["background", "foreground"],
@@ -400,13 +420,22 @@ export async function runPretrain(v: FlagValues): Promise<TrainCommandResult> {
         `backend ${backend}`,
     );
   }
-  const result = await train({
+  const result = await trainInterruptible(v, dir, {
     model,
     trainable,
     samples: data.samples,
     config: tc,
     outDir: dir,
     resume: flag(v, "resume"),
+    overwrite: flag(v, "overwrite"),
+    fingerprint: {
+      data: await dataFingerprint(data.files),
+      layout: data.layout,
+      model: config,
+      classes: data.classNames,
+      inputs: (data.info.brats as { modalities?: unknown } | undefined)?.modalities ?? null,
+    },
+    beforeStart: async () => void await data.writeFiles(),
     runInfo: {
       command: "pretrain",
       data: root,
@@ -446,7 +475,9 @@ export async function runFinetune(v: FlagValues): Promise<TrainCommandResult> {
   const frozenDropout = choice(v, "frozen-dropout", ["train", "off"] as const);
   const checked = trainConfig(v, [16, 16, 16]);
   const nTrain = num(v, "train-size", { min: 1, integer: true });
-  const labelMap = str(v, "label-map") ? parseLabelMap(str(v, "label-map")!) : undefined;
+  const labelMap = str(v, "label-map")
+    ? userValue("--label-map", () => parseLabelMap(str(v, "label-map")!))
+    : undefined;
   const backendName = choice(v, "backend", ["auto", "cpu", "webgpu"] as const);
   const { root, labelled, lists } = await readDataset(v);
   const dir = outDir(v);
@@ -455,7 +486,20 @@ export async function runFinetune(v: FlagValues): Promise<TrainCommandResult> {
   }
   const backend = await useBackend(backendName);
   const pre = await readPretrained(pretrainedPath);
-  const config = pre.config ?? presetConfig(need(v, "model"));
+  const named = str(v, "model");
+  const config = pre.config ?? presetConfig(named ?? "unetr");
+  if (pre.config && named) {
+    const preset = presetConfig(named);
+    const keys = ["hiddenSize", "mlpDim", "numHeads", "numLayers", "featureSize"] as const;
+    const differ = keys.filter((k) => preset[k] !== pre.config![k]);
+    if (differ.length > 0) {
+      throw new UsageError(
+        `--model ${named} conflicts with the model that ${pretrainedPath} records ` +
+          `(${differ.map((k) => `${k} ${pre.config![k]}, not ${preset[k]}`).join("; ")}): ` +
+          "the weights decide the model, so leave --model out",
+      );
+    }
+  }
   const tc = { ...checked, crop: imgTriple(config), frozenDropout };
   let split: Split;
   if (flag(v, "use-lists")) {
@@ -469,7 +513,6 @@ export async function runFinetune(v: FlagValues): Promise<TrainCommandResult> {
   for (const subj of train_) samples.push(toSample(await loadPreprocessed(subj, labelMap)));
   const base = buildUnetr(config, tc.seed!, pre.weights, `--pretrained ${pretrainedPath}`);
   const prepared = await asUserError(`--method ${method}`, () => prepareMethod(base, { method, rank }));
-  await writeSplit(dir, split, { dataset: root });
   if (!flag(v, "quiet")) {
     const { trainable, total } = prepared.report;
     console.error(
@@ -477,13 +520,24 @@ export async function runFinetune(v: FlagValues): Promise<TrainCommandResult> {
         `subjects [${split.train.join(", ")}], ${split.test.length} test; backend ${backend}`,
     );
   }
-  const result = await train({
+  const result = await trainInterruptible(v, dir, {
     model: prepared.model as typeof base,
     trainable: prepared.trainable,
     samples,
     config: tc,
     outDir: dir,
     resume: flag(v, "resume"),
+    overwrite: flag(v, "overwrite"),
+    fingerprint: {
+      data: await dataFingerprint(labelled.map((x) => ({ id: x.id, paths: [x.imagePath, x.labelPath] }))),
+      pretrained: await fileFingerprint([pretrainedPath]),
+      model: config,
+      method,
+      rank,
+      labelMap: labelMap ?? null,
+      split: split.train,
+    },
+    beforeStart: async () => void await writeSplit(dir, split, { dataset: root }),
     runInfo: {
       command: "finetune",
       data: root,
@@ -497,6 +551,37 @@ export async function runFinetune(v: FlagValues): Promise<TrainCommandResult> {
     progress: flag(v, "quiet") ? false : {},
   });
   return { runDir: dir, result, report: prepared.report, split };
+}
+
+/**
+ * Runs `train` with Ctrl-C wired to its `interrupt`: the epoch in progress
+ * finishes, `resume.safetensors` is written, and the command ends with one
+ * line saying how to continue (exit code 130). A second Ctrl-C stops at once
+ * (the checkpoints are written atomically, so none is left half-written).
+ */
+async function trainInterruptible(v: FlagValues, dir: string, options: TrainOptions): Promise<TrainResult> {
+  const interrupt = new AbortController();
+  const onSigint = () => {
+    if (interrupt.signal.aborted) Deno.exit(130);
+    interrupt.abort();
+    if (!flag(v, "quiet")) {
+      console.error("\nCtrl-C: finishing this epoch, then saving resume.safetensors (again: stop now)");
+    }
+  };
+  Deno.addSignalListener("SIGINT", onSigint);
+  let result: TrainResult;
+  try {
+    result = await train({ ...options, interrupt: interrupt.signal });
+  } finally {
+    Deno.removeSignalListener("SIGINT", onSigint);
+  }
+  if (result.interrupted) {
+    throw new Interrupted(
+      `interrupted after epoch ${result.epochsDone}; ${dir}/resume.safetensors is saved: ` +
+        "continue with the same command and --resume",
+    );
+  }
+  return result;
 }
 
 function imgTriple(c: { imgSize: number | number[] }): [number, number, number] {
