@@ -92,6 +92,7 @@ const TRAIN_FLAGS: Record<string, FlagSpec> = {
     "continue the run in --out from its resume.safetensors (refused when a setting that decides the numbers changed)",
   ),
   overwrite: b("clear the earlier run in --out first (a fresh run into a folder holding one is refused)"),
+  force: b("train even when the step's estimated memory exceeds the machine's (else refused with the estimate)"),
   backend: s("auto (WebGPU when an adapter exists) | cpu | webgpu", "NAME", "auto"),
   quiet: b("no progress display"),
 };
@@ -428,6 +429,7 @@ export async function runPretrain(v: FlagValues): Promise<TrainCommandResult> {
     outDir: dir,
     resume: flag(v, "resume"),
     overwrite: flag(v, "overwrite"),
+    force: flag(v, "force"),
     fingerprint: {
       data: await dataFingerprint(data.files),
       layout: data.layout,
@@ -528,6 +530,7 @@ export async function runFinetune(v: FlagValues): Promise<TrainCommandResult> {
     outDir: dir,
     resume: flag(v, "resume"),
     overwrite: flag(v, "overwrite"),
+    force: flag(v, "force"),
     fingerprint: {
       data: await dataFingerprint(labelled.map((x) => ({ id: x.id, paths: [x.imagePath, x.labelPath] }))),
       pretrained: await fileFingerprint([pretrainedPath]),

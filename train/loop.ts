@@ -37,6 +37,7 @@ import { Adam, AdamW } from "./optim.ts";
 import { constantSchedule, polySchedule, type Schedule } from "./schedule.ts";
 import { checkpointPlan, epochCheckpointName, loadCheckpoint, removeStaleTemps, saveCheckpoint } from "./checkpoint.ts";
 import { openRunFolder, TrainInputError, truncateLog } from "./run_folder.ts";
+import { estimateStepMemory, formatBytes } from "./memory.ts";
 import { ProgressBar, type ProgressOptions } from "./progress.ts";
 import { runVersions, type Versions } from "./versions.ts";
 
@@ -160,6 +161,13 @@ export interface TrainOptions {
   beforeStart?: () => Promise<void>;
   /** When aborted: finish the current epoch, write `resume.safetensors`, return with `interrupted` (Ctrl-C). */
   interrupt?: AbortSignal;
+  /**
+   * Train even when the step's estimated memory (`memory.ts`) exceeds the
+   * machine's. Without it such a run is refused before anything is allocated.
+   */
+  force?: boolean;
+  /** The memory the estimate is checked against (default: the machine's total, on host-memory backends only). */
+  memoryBytes?: number;
   /** Extra entries for `config.json` (data, method, pretrained weights, …). */
   runInfo?: Record<string, unknown>;
   /** Extra string metadata for every checkpoint. */
@@ -304,6 +312,37 @@ function makeSchedule(c: TrainConfig): Schedule {
 }
 
 /**
+ * Refuses a step whose estimated memory exceeds `opts.memoryBytes` (default:
+ * the machine's total memory when the backend keeps tensors in host memory;
+ * a GPU's memory is not known to WebGPU, so there no check), unless `force`.
+ */
+function checkMemory(opts: TrainOptions, c: TrainConfig, trainable: number): void {
+  const hostMemory = ["cpu", "native"].includes(getBackend().name);
+  const limit = opts.memoryBytes ?? (hostMemory ? Deno.systemMemoryInfo().total : Infinity);
+  if (opts.force || !(limit < Infinity)) return;
+  const unetr = (opts.model as { config?: Record<string, unknown> }).config;
+  const e = estimateStepMemory({
+    parameters: opts.model.namedParameters().reduce((a, [, p]) => a + p.size, 0),
+    trainable,
+    batchSize: c.batchSize,
+    crop: c.crop,
+    amsgrad: c.amsgrad,
+    unetr: unetr && typeof unetr.featureSize === "number"
+      ? unetr as unknown as NonNullable<Parameters<typeof estimateStepMemory>[0]["unetr"]>
+      : undefined,
+  });
+  if (e.total > limit) {
+    throw new TrainInputError(
+      `a training step needs about ${formatBytes(e.total)} (weights and optimizer ${formatBytes(e.parameters)}, ` +
+        `activations ${formatBytes(e.activations)} at crop [${c.crop}] × batch ${c.batchSize}), more than the ` +
+        `${
+          formatBytes(limit)
+        } of memory here: lower --batch-size or the crop (--img-size), or give --force to try anyway`,
+    );
+  }
+}
+
+/**
  * Trains `model` on `samples`; see the module doc for what is seeded,
  * logged and saved. Returns the per-step losses and the position reached.
  *
@@ -355,6 +394,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         "with drop_last no batch is complete",
     );
   }
+  checkMemory(opts, c, params.reduce((a, p) => a + p.size, 0));
   const totalSteps = c.epochs * stepsPerEpoch;
   const optimizer = new (c.optimizer === "adamw" ? AdamW : Adam)(params, {
     lr: c.lr,

@@ -43,6 +43,8 @@ export {
 export type { Checkpoint, CheckpointInfo, CheckpointPlan, SaveCheckpointOptions } from "./checkpoint.ts";
 export { DEFAULT_TRAIN_CONFIG, epochRng, setTrainMode, train } from "./loop.ts";
 export { firstDifference, openRunFolder, TrainInputError, truncateLog } from "./run_folder.ts";
+export { estimateStepMemory, formatBytes } from "./memory.ts";
+export type { StepMemoryEstimate, StepMemoryInput } from "./memory.ts";
 export type { OpenRunFolderOptions } from "./run_folder.ts";
 export type { LazySamples, TrainConfig, TrainingModel, TrainOptions, TrainResult, TrainSample } from "./loop.ts";
 export { formatDuration, ProgressBar } from "./progress.ts";

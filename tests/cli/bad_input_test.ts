@@ -319,3 +319,12 @@ Deno.test("lorapt finetune as a process: Ctrl-C saves resume.safetensors and exi
   assert.ok(ck.info.epochsDone >= 1 && ck.info.epochsDone < 500, `epochs done ${ck.info.epochsDone}`);
   assert.equal(ck.info.steps, 2 * ck.info.epochsDone, "whole epochs only");
 });
+
+Deno.test("lorapt pretrain: a step estimated above the machine's memory exits 2 with the estimate, before any file is written", async () => {
+  const out = fresh("run");
+  const args = ["pretrain", "--data", data, "--model", "unetr-tiny", "--img-size", "1024", "--out", out, ...TRAIN];
+  const msg = await refuses(args, /a training step needs about [\d.]+ GiB .* at crop \[1024,1024,1024\] × batch 1\)/, [
+    out,
+  ]);
+  assert.match(msg, /give --force to try anyway$/);
+});
