@@ -311,15 +311,26 @@ function makeSchedule(c: TrainConfig): Schedule {
   return polySchedule({ baseLr: c.lr, power: c.power, per: c.schedule === "poly-epoch" ? "epoch" : "iteration" });
 }
 
+/** The machine's total memory, or Infinity when `--allow-sys` is not granted (then no check: say so once). */
+function machineMemory(): number {
+  const granted = Deno.permissions.querySync({ name: "sys", kind: "systemMemoryInfo" }).state === "granted";
+  if (granted) return Deno.systemMemoryInfo().total;
+  if (!memoryWarned) console.warn("train: no --allow-sys permission, so the step's memory estimate is not checked");
+  memoryWarned = true;
+  return Infinity;
+}
+let memoryWarned = false;
+
 /**
  * Refuses a step whose estimated memory exceeds `opts.memoryBytes` (default:
  * the machine's total memory when the backend keeps tensors in host memory;
  * a GPU's memory is not known to WebGPU, so there no check), unless `force`.
  */
 function checkMemory(opts: TrainOptions, c: TrainConfig, trainable: number): void {
+  if (opts.force) return;
   const hostMemory = ["cpu", "native"].includes(getBackend().name);
-  const limit = opts.memoryBytes ?? (hostMemory ? Deno.systemMemoryInfo().total : Infinity);
-  if (opts.force || !(limit < Infinity)) return;
+  const limit = opts.memoryBytes ?? (hostMemory ? machineMemory() : Infinity);
+  if (!(limit < Infinity)) return;
   const unetr = (opts.model as { config?: Record<string, unknown> }).config;
   const e = estimateStepMemory({
     parameters: opts.model.namedParameters().reduce((a, [, p]) => a + p.size, 0),
