@@ -23,6 +23,7 @@ import {
   flag,
   type FlagValues,
   need,
+  num,
   str,
   UsageError,
   userValue,
@@ -44,6 +45,12 @@ export const EVAL: CommandSpec = {
       type: "string",
       value: "MAP",
       help: 'merge predicted label values, e.g. "1,2,4:1" (values outside {0, 1} are refused without it)',
+    },
+    "max-voxels": {
+      type: "string",
+      value: "N",
+      help: "refuse label maps with more voxels than N, checked from the header before inflating",
+      default: "268435456",
     },
     quiet: { type: "boolean", help: "print nothing but errors" },
   },
@@ -128,6 +135,7 @@ export async function runEval(v: FlagValues): Promise<EvalResult> {
   const predMap = str(v, "pred-label-map")
     ? userValue("--pred-label-map", () => parseLabelMap(str(v, "pred-label-map")!))
     : undefined;
+  const maxVoxels = num(v, "max-voxels", { min: 1, integer: true });
   const csv = await outputFile(str(v, "out") ?? `${predDir}/metrics.csv`, "out");
   const summaryPath = await outputFile(str(v, "summary") ?? `${predDir}/summary.json`, "summary");
   const preds: [string, string][] = [];
@@ -141,8 +149,8 @@ export async function runEval(v: FlagValues): Promise<EvalResult> {
   for (const [id, predPath] of preds) {
     const truthPath = truths.get(id);
     if (!truthPath) throw new UsageError(`--truth ${truthDir}: no label for prediction ${predPath} (id "${id}")`);
-    const pred = await asUserError(`--pred ${predPath}`, () => readNifti(predPath));
-    const truthRaw = await asUserError(`--truth ${truthPath}`, () => readNifti(truthPath));
+    const pred = await asUserError(`--pred ${predPath}`, () => readNifti(predPath, { maxVoxels }));
+    const truthRaw = await asUserError(`--truth ${truthPath}`, () => readNifti(truthPath, { maxVoxels }));
     if (!sameGrid(pred, truthRaw)) {
       throw new UsageError(
         `${predPath} (shape [${pred.shape}]) and ${truthPath} (shape [${truthRaw.shape}]) are not on the same grid`,

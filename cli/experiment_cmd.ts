@@ -78,6 +78,7 @@ const TRAIN_FORWARD = [
   "label-map",
   "frozen-dropout",
   "backend",
+  "force",
 ] as const;
 /** Flags handed to every cell's `lorapt predict`. */
 const PREDICT_FORWARD = ["min-mm3", "overlap", "no-second-softmax"] as const;

@@ -74,9 +74,13 @@ export function buildUnetr(config: UnetrConfig, seed: number, weights?: Map<stri
   return model;
 }
 
-/** Reads a subject and z-scores its image (spec §3); errors name the files. */
-export async function loadPreprocessed(subject: Subject, labelMap?: Record<number, number>): Promise<LoadedSubject> {
-  const s = await asUserError(`subject ${subject.id}`, () => loadSubject(subject, { labelMap }));
+/** Reads a subject (`maxVoxels`: the `--max-voxels` bound) and z-scores its image (spec §3); errors name the files. */
+export async function loadPreprocessed(
+  subject: Subject,
+  labelMap?: Record<number, number>,
+  maxVoxels?: number,
+): Promise<LoadedSubject> {
+  const s = await asUserError(`subject ${subject.id}`, () => loadSubject(subject, { labelMap, read: { maxVoxels } }));
   const pre = zScore()({ image: s.image }, new Rng(0));
   return { ...s, image: pre.image };
 }

@@ -92,6 +92,11 @@ const TRAIN_FLAGS: Record<string, FlagSpec> = {
     "continue the run in --out from its resume.safetensors (refused when a setting that decides the numbers changed)",
   ),
   overwrite: b("clear the earlier run in --out first (a fresh run into a folder holding one is refused)"),
+  "max-voxels": s(
+    "refuse images (authors' and MSD layouts) with more voxels than N, checked from the header before inflating",
+    "N",
+    "268435456",
+  ),
   force: b("train even when the step's estimated memory exceeds the machine's (else refused with the estimate)"),
   backend: s("auto (WebGPU when an adapter exists) | cpu | webgpu", "NAME", "auto"),
   quiet: b("no progress display"),
@@ -352,12 +357,13 @@ async function plainData(v: FlagValues, root: string, layout: "auto" | "authors"
   const ids = new Set(ds.lists?.train ?? labelled.map((x) => x.id));
   const subjects = labelled.filter((x) => ids.has(x.id));
   const samples: TrainSample[] = [];
-  for (const subj of subjects) samples.push(toSample(await loadPreprocessed(subj, labelMap)));
+  const maxVoxels = num(v, "max-voxels", { min: 1, integer: true });
+  for (const subj of subjects) samples.push(toSample(await loadPreprocessed(subj, labelMap, maxVoxels)));
   const validIds = new Set(ds.lists?.valid ?? []);
   const valid = labelled.filter((x) => validIds.has(x.id));
   const validation = async function* () {
     for (const subj of valid) {
-      const s = toSample(await loadPreprocessed(subj, labelMap));
+      const s = toSample(await loadPreprocessed(subj, labelMap, maxVoxels));
       yield { id: subj.id, channels: [s.image], label: s.label! };
     }
   };
@@ -512,7 +518,8 @@ export async function runFinetune(v: FlagValues): Promise<TrainCommandResult> {
   }
   const train_ = labelled.filter((x) => split.train.includes(x.id));
   const samples = [];
-  for (const subj of train_) samples.push(toSample(await loadPreprocessed(subj, labelMap)));
+  const maxVoxels = num(v, "max-voxels", { min: 1, integer: true });
+  for (const subj of train_) samples.push(toSample(await loadPreprocessed(subj, labelMap, maxVoxels)));
   const base = buildUnetr(config, tc.seed!, pre.weights, `--pretrained ${pretrainedPath}`);
   const prepared = await asUserError(`--method ${method}`, () => prepareMethod(base, { method, rank }));
   if (!flag(v, "quiet")) {

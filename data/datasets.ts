@@ -10,7 +10,7 @@
  * @module
  */
 import { Rng } from "../tensor/random.ts";
-import { readNifti } from "./nifti.ts";
+import { readNifti, type ReadNiftiOptions } from "./nifti.ts";
 import { sameGrid, type Volume } from "./volume.ts";
 
 /** One subject: an image and, when annotated, its label map. */
@@ -314,6 +314,8 @@ export interface LabelOptions {
   labelMap?: Record<number, number>;
   /** Affine tolerance in mm of the grid check. Default 1e-3. */
   tol?: number;
+  /** How {@link loadSubject} reads the files (e.g. `maxVoxels`); default readNifti's. */
+  read?: ReadNiftiOptions;
 }
 
 /**
@@ -405,7 +407,7 @@ export interface LoadedSubject {
 export async function loadSubject(subject: Subject, options: LabelOptions = {}): Promise<LoadedSubject> {
   const read = async (path: string, what: string) => {
     if (!(await isFile(path))) throw new Error(`loadSubject: ${subject.id}: ${what} file ${path} does not exist`);
-    return await readNifti(path);
+    return await readNifti(path, options.read);
   };
   const raw = await read(subject.imagePath, "image");
   const image: Volume<Float32Array> = raw.data instanceof Float32Array

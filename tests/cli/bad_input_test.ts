@@ -340,3 +340,20 @@ Deno.test("lorapt pretrain as a process: a step estimated above the machine's me
   assert.match(lines[0], /give --force to try anyway$/);
   assert.equal(await tree(out), null, "no run folder");
 });
+
+Deno.test("lorapt finetune and eval: --max-voxels bounds the images they read, naming the file", async () => {
+  const out = fresh("run");
+  await refuses(
+    finetune(out, "--max-voxels", "4000"),
+    /sub\d_img\.nii\.gz: dims \[16,16,16\] give 4096 voxels, more than the bound of 4000/,
+    [out],
+  );
+  const pred = fresh("evalpred");
+  await Deno.mkdir(pred);
+  await writeNifti(`${pred}/sub1.nii.gz`, makeVolume(new Uint8Array(16 ** 3), [16, 16, 16]));
+  await refuses(
+    ["eval", "--pred", pred, "--truth", data, "--max-voxels", "4000", "--quiet"],
+    /^lorapt eval: --pred .*sub1\.nii\.gz: readNifti: .*more than the bound of 4000/,
+    [pred],
+  );
+});
