@@ -16,6 +16,15 @@ export class UsageError extends Error {
   }
 }
 
+/** The user stopped the command (Ctrl-C) after it saved what it needs to continue: one line, exit code 130. */
+export class Interrupted extends Error {
+  /** An error whose message (how to continue) is shown as is. */
+  constructor(message: string) {
+    super(message);
+    this.name = "Interrupted";
+  }
+}
+
 /** One flag: its type, help text, and default. */
 export interface FlagSpec {
   /** `"string"` (takes a value) or `"boolean"` (a switch). */
@@ -81,6 +90,15 @@ export function parseFlags(spec: CommandSpec, args: string[]): FlagValues | null
   for (const [name, f] of Object.entries(spec.flags)) {
     options[name] = f.default === undefined ? { type: f.type } : { type: f.type, default: f.default };
   }
+  // `--rank -1`: parseArgs takes "-1" for a flag and calls the value ambiguous; as `--rank=-1` it is the value.
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const name = args[i].startsWith("--") ? args[i].slice(2) : "";
+    if (spec.flags[name]?.type === "string" && /^-(\d|\.\d|Infinity)/.test(args[i + 1] ?? "")) {
+      joined.push(`${args[i]}=${args[++i]}`);
+    } else joined.push(args[i]);
+  }
+  args = joined;
   let parsed;
   try {
     parsed = parseArgs({ args, options, strict: true, allowPositionals: false });
@@ -158,6 +176,16 @@ export async function existingFile(path: string, name: string): Promise<string> 
   if (!st) throw new UsageError(`--${name}: file ${path} does not exist`);
   if (!st.isFile) throw new UsageError(`--${name}: ${path} is not a file`);
   return path;
+}
+
+/** Runs `fn` (a parser of a flag's value); any error it throws becomes a UsageError prefixed with `what`. */
+export function userValue<T>(what: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    throw new UsageError(`${what}: ${(e as Error).message}`);
+  }
 }
 
 /** Runs `fn`; any error it throws becomes a UsageError prefixed with `what` (bad input data). */

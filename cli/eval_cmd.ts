@@ -13,9 +13,21 @@ import {
   readNifti,
   type SubjectMetrics,
 } from "../data/mod.ts";
+import { writeFileAtomic } from "../models/io/mod.ts";
 import { evaluate } from "../train/mod.ts";
 import { libraryCall } from "./model_io.ts";
-import { asUserError, type CommandSpec, existingDir, flag, type FlagValues, need, str, UsageError } from "./args.ts";
+import {
+  asUserError,
+  type CommandSpec,
+  existingDir,
+  flag,
+  type FlagValues,
+  need,
+  num,
+  str,
+  UsageError,
+  userValue,
+} from "./args.ts";
 
 /** `lorapt eval`. */
 export const EVAL: CommandSpec = {
@@ -29,6 +41,17 @@ export const EVAL: CommandSpec = {
     out: { type: "string", value: "FILE", help: "per-subject CSV (default: <pred>/metrics.csv)" },
     summary: { type: "string", value: "FILE", help: "summary JSON (default: <pred>/summary.json)" },
     "label-map": { type: "string", value: "MAP", help: 'merge truth label values, e.g. "37,38:1"' },
+    "pred-label-map": {
+      type: "string",
+      value: "MAP",
+      help: 'merge predicted label values, e.g. "1,2,4:1" (values outside {0, 1} are refused without it)',
+    },
+    "max-voxels": {
+      type: "string",
+      value: "N",
+      help: "refuse label maps with more voxels than N, checked from the header before inflating",
+      default: "268435456",
+    },
     quiet: { type: "boolean", help: "print nothing but errors" },
   },
 };
@@ -80,22 +103,48 @@ export function formatSummary(s: MetricSummary): string {
   ].join("\n");
 }
 
-/** Writes the per-subject CSV (`id,dice,hd95,hd_max,assd`) and the summary JSON (which names `pred` and `truth`). */
+/** Checks, before any work, that `path` (given by `--name`) can be written: its folder exists, it is no folder. */
+async function outputFile(path: string, name: string): Promise<string> {
+  const st = await Deno.stat(path).catch(() => null);
+  if (st?.isDirectory) throw new UsageError(`--${name} ${path} is a folder, not a file`);
+  const parent = path.includes("/") ? path.replace(/\/[^/]*$/, "") || "/" : ".";
+  const pst = await Deno.stat(parent).catch(() => null);
+  if (!pst?.isDirectory) throw new UsageError(`--${name} ${path}: folder ${parent} does not exist`);
+  return path;
+}
+
+/**
+ * Writes the per-subject CSV (`id,dice,hd95,hd_max,assd`) and the summary
+ * JSON (which names `pred` and `truth`), each atomically (temp file, then
+ * rename): never half-written.
+ */
 export async function writeMetrics(
   rows: readonly SubjectMetrics[],
   summary: MetricSummary,
   o: { csv: string; summaryPath: string; pred: string; truth: string },
 ): Promise<void> {
   const lines = ["id,dice,hd95,hd_max,assd", ...rows.map((r) => [r.id, r.dice, r.hd95, r.hdMax, r.assd].join(","))];
-  await Deno.writeTextFile(o.csv, lines.join("\n") + "\n");
-  await Deno.writeTextFile(o.summaryPath, JSON.stringify({ pred: o.pred, truth: o.truth, ...summary }, null, 2) + "\n");
+  const text = (s: string) => new TextEncoder().encode(s);
+  await writeFileAtomic(o.csv, text(lines.join("\n") + "\n"));
+  await writeFileAtomic(
+    o.summaryPath,
+    text(JSON.stringify({ pred: o.pred, truth: o.truth, ...summary }, null, 2) + "\n"),
+  );
 }
 
 /** Runs `lorapt eval` with parsed flags. */
 export async function runEval(v: FlagValues): Promise<EvalResult> {
   const predDir = await existingDir(need(v, "pred"), "pred");
   const truthDir = await existingDir(need(v, "truth"), "truth");
-  const labelMap = str(v, "label-map") ? parseLabelMap(str(v, "label-map")!) : undefined;
+  const labelMap = str(v, "label-map")
+    ? userValue("--label-map", () => parseLabelMap(str(v, "label-map")!))
+    : undefined;
+  const predLabelMap = str(v, "pred-label-map")
+    ? userValue("--pred-label-map", () => parseLabelMap(str(v, "pred-label-map")!))
+    : undefined;
+  const maxVoxels = num(v, "max-voxels", { min: 1, integer: true });
+  const csv = await outputFile(str(v, "out") ?? `${predDir}/metrics.csv`, "out");
+  const summaryPath = await outputFile(str(v, "summary") ?? `${predDir}/summary.json`, "summary");
   const preds: [string, string][] = [];
   for await (const e of Deno.readDir(predDir)) {
     if (e.isFile && NIFTI.test(e.name)) preds.push([e.name.replace(NIFTI, ""), `${predDir}/${e.name}`]);
@@ -107,13 +156,12 @@ export async function runEval(v: FlagValues): Promise<EvalResult> {
   for (const [id, predPath] of preds) {
     const truthPath = truths.get(id);
     if (!truthPath) throw new UsageError(`--truth ${truthDir}: no label for prediction ${predPath} (id "${id}")`);
-    const pred = await asUserError(`--pred ${predPath}`, () => readNifti(predPath));
-    const truth = await asUserError(`--truth ${truthPath}`, () => readNifti(truthPath));
-    rows.push(await libraryCall(() => evaluate(pred, truth, { id, labelMap, names: [predPath, truthPath] })));
+    const pred = await asUserError(`--pred ${predPath}`, () => readNifti(predPath, { maxVoxels }));
+    const truth = await asUserError(`--truth ${truthPath}`, () => readNifti(truthPath, { maxVoxels }));
+    const names: [string, string] = [predPath, truthPath];
+    rows.push(await libraryCall(() => evaluate(pred, truth, { id, labelMap, predLabelMap, names })));
   }
   const summary = aggregateMetrics(rows);
-  const csv = str(v, "out") ?? `${predDir}/metrics.csv`;
-  const summaryPath = str(v, "summary") ?? `${predDir}/summary.json`;
   await writeMetrics(rows, summary, { csv, summaryPath, pred: predDir, truth: truthDir });
   if (!flag(v, "quiet")) {
     console.log(formatSummary(summary));

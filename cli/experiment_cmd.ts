@@ -92,6 +92,7 @@ const CELL_TRAIN_FLAGS = [
   "label-map",
   "frozen-dropout",
   "backend",
+  "force",
 ] as const;
 /** Predict flags every cell takes. */
 const CELL_PREDICT_FLAGS = ["min-mm3", "overlap", "no-second-softmax"] as const;
@@ -199,7 +200,7 @@ function gridCheck<T>(fn: () => T): T {
 /** Checks the forwarded flags up front (a typo must not fail every cell) and returns the settings they fix. */
 function checkSettings(v: FlagValues): Record<string, unknown> {
   return {
-    model: choice(v, "model", MODEL_NAMES),
+    model: str(v, "model") === undefined ? null : choice(v, "model", MODEL_NAMES), // null: the weights' own
     epochs: num(v, "epochs", { min: 1, integer: true }),
     batchSize: num(v, "batch-size", { min: 1, integer: true }),
     lr: num(v, "lr", { min: 0 }),
@@ -359,7 +360,10 @@ interface CellContext {
   out: string;
   datasets: Map<string, DatasetArg>;
   pretrained: string;
-  model: string;
+  /** `--model`, or undefined: the weights' own. */
+  model: string | undefined;
+  /** `--force`: train past the memory estimate. */
+  force: boolean;
   train: Partial<TrainConfig>;
   labelMap: Record<number, number> | undefined;
   predict: { minMm3: number; overlap: number; secondSoftmax: boolean };
@@ -382,6 +386,7 @@ async function runCell(cell: ExperimentCell, ctx: CellContext): Promise<ResultRe
       ...(cell.rank === null ? {} : { rank: cell.rank }),
       trainSize: cell.trainSize,
       model: ctx.model,
+      force: ctx.force,
       labelMap: ctx.labelMap,
       config: { ...ctx.train, seed: cell.seed },
       resume: true,
@@ -588,7 +593,8 @@ export async function runExperiment(v: FlagValues): Promise<ExperimentRunResult>
     out,
     datasets: new Map(datasets.map((d) => [d.name, d])),
     pretrained,
-    model: choice(v, "model", MODEL_NAMES),
+    model: str(v, "model") === undefined ? undefined : choice(v, "model", MODEL_NAMES),
+    force: flag(v, "force"),
     train: cellTrainConfig(v),
     labelMap: str(v, "label-map") ? parseLabelMap(need(v, "label-map")) : undefined,
     predict: {

@@ -4,10 +4,12 @@
  * Run it with `deno task lorapt <command> …` or install it with
  * `deno install -A -n lorapt cli/main.ts`.
  *
- * A user mistake (unknown flag, missing file, unreadable or mismatched data)
- * prints one line `lorapt <command>: <what is wrong>` and exits with code 2;
- * an internal error prints its message (and the stack with `LORAPT_DEBUG=1`)
- * and exits with code 1.
+ * A user mistake (unknown flag, missing file, unreadable or mismatched data;
+ * README "What lorapt refuses, and why") prints one line
+ * `lorapt <command>: <what is wrong>` and exits with code 2; Ctrl-C during
+ * training saves `resume.safetensors` and exits with 130; an internal error
+ * prints its message (and the stack with `LORAPT_DEBUG=1`) and exits with
+ * code 1.
  * @module
  */
 import type { CommandSpec, FlagValues } from "./args.ts";
@@ -55,7 +57,8 @@ export function usage(): string {
 
 /**
  * Runs the command line `args` and returns the exit code: 0 on success,
- * 2 for a usage or input error (one line on stderr), 1 for anything else.
+ * 2 for a usage or input error (one line on stderr), 130 after Ctrl-C
+ * during training (resume.safetensors saved), 1 for anything else.
  *
  * @example
  * ```ts

@@ -80,9 +80,13 @@ export function buildUnetr(config: UnetrConfig, seed: number, weights?: Map<stri
   }
 }
 
-/** Reads a subject and z-scores its image; errors name the files. */
-export function loadPreprocessed(subject: Subject, labelMap?: Record<number, number>): Promise<LoadedSubject> {
-  return libraryCall(() => loadPreprocessedLib(subject, labelMap));
+/** Reads a subject (`maxVoxels`: the `--max-voxels` bound) and z-scores its image; errors name the files. */
+export function loadPreprocessed(
+  subject: Subject,
+  labelMap?: Record<number, number>,
+  maxVoxels?: number,
+): Promise<LoadedSubject> {
+  return libraryCall(() => loadPreprocessedLib(subject, labelMap, maxVoxels));
 }
 
 /** A loaded subject as a training sample (the label must exist). */

@@ -2,13 +2,15 @@
  * `lorapt predict`: label maps for new scans from a run folder, written as
  * `.nii.gz` on the source grid. Flags → options → `findScans` and `predict`
  * (train/predict.ts, which documents the pipeline and the BraTS input) →
- * files.
+ * files. Every input is read and checked before the first output is
+ * written, and the output folder is made only then.
  * @module
  */
 import { BACKEND_CHOICES, useBackend } from "../tensor/mod.ts";
-import { writeNifti } from "../data/mod.ts";
+import { NAN_POLICIES, writeNifti } from "../data/mod.ts";
 import { findScans, openRun, predict } from "../train/mod.ts";
 import {
+  asUserError,
   BACKEND_HELP,
   choice,
   type CommandSpec,
@@ -19,6 +21,7 @@ import {
   need,
   num,
   str,
+  UsageError,
 } from "./args.ts";
 import { libraryCall } from "./model_io.ts";
 
@@ -50,7 +53,11 @@ export const PREDICT: CommandSpec = {
       value: "K",
       help: "average the last K epoch checkpoints (spec §7; default: the run's)",
     },
-    checkpoint: { type: "string", value: "FILE", help: "use this one checkpoint instead of the ensemble" },
+    checkpoint: {
+      type: "string",
+      value: "FILE",
+      help: "use this one .safetensors checkpoint (of this run's model) instead of the ensemble",
+    },
     overlap: { type: "string", value: "F", help: "window overlap fraction in [0, 1)", default: "0" },
     "min-mm3": {
       type: "string",
@@ -59,6 +66,18 @@ export const PREDICT: CommandSpec = {
       default: "1000",
     },
     "no-second-softmax": { type: "boolean", help: "skip the authors' second softmax before ensembling" },
+    nan: {
+      type: "string",
+      value: "POLICY",
+      help: "input voxels that are NaN or Inf: refuse (the scan is an error) | zero (set to 0)",
+      default: "refuse",
+    },
+    "max-voxels": {
+      type: "string",
+      value: "N",
+      help: "refuse input images with more voxels than N (checked from the header, before inflating)",
+      default: "268435456",
+    },
     backend: { type: "string", value: "NAME", help: BACKEND_HELP, default: "auto" },
     quiet: { type: "boolean", help: "print nothing but errors" },
   },
@@ -73,14 +92,18 @@ export async function runPredict(v: FlagValues): Promise<string[]> {
   const minMm3 = num(v, "min-mm3", { min: 0 });
   const quiet = flag(v, "quiet");
   const ensemble = str(v, "ensemble") ? num(v, "ensemble", { min: 1, integer: true }) : undefined;
+  const nan = choice(v, "nan", NAN_POLICIES);
+  const maxVoxels = num(v, "max-voxels", { min: 1, integer: true });
+  const outSt = await Deno.stat(outDir).catch(() => null);
+  if (outSt && !outSt.isDirectory) throw new UsageError(`--out ${outDir} is a file, not a folder`);
   const single = str(v, "checkpoint");
-  const checkpoint = single ? await existingFile(single, "checkpoint") : undefined;
+  // Another extension is predict's to refuse (with why); a .safetensors must exist.
+  const checkpoint = single?.endsWith(".safetensors") ? await existingFile(single, "checkpoint") : single;
   const backend = choice(v, "backend", BACKEND_CHOICES);
   const input = need(v, "input");
   await useBackend(backend); // before the model is built: its tensors live on the backend
   const run = await libraryCall(() => openRun(runDir));
   const scans = await libraryCall(() => findScans(input, run, { subjects }));
-  await Deno.mkdir(outDir, { recursive: true });
   const written: string[] = [];
   await libraryCall(() =>
     predict(run, scans, {
@@ -89,6 +112,8 @@ export async function runPredict(v: FlagValues): Promise<string[]> {
       overlap,
       minMm3,
       secondSoftmax: !flag(v, "no-second-softmax"),
+      nan,
+      maxVoxels,
       onCheckpoints: (files) => {
         if (quiet) return;
         const inputs = run.modalities ? `, channels ${run.modalities.join(", ")}` : "";
@@ -97,6 +122,8 @@ export async function runPredict(v: FlagValues): Promise<string[]> {
         );
       },
       onScan: async (r) => {
+        // Made only now: predict calls onScan once every input is checked.
+        if (written.length === 0) await asUserError(`--out ${outDir}`, () => Deno.mkdir(outDir, { recursive: true }));
         const path = `${outDir}/${r.id}.nii.gz`;
         await writeNifti(path, r.labels, { reference: r.reference, description: `lorapt predict ${runDir}` });
         written.push(path);

@@ -18,6 +18,7 @@ import {
   num,
   str,
   UsageError,
+  userValue,
 } from "./args.ts";
 import { type CommandIO, runCommand } from "./run.ts";
 
@@ -72,7 +73,9 @@ function sameShape(a: Volume, b: Volume, what: string): void {
 export async function runRender(v: FlagValues): Promise<ReportEntry[]> {
   const imagePath = need(v, "image"), truthPath = need(v, "truth"), outDir = need(v, "out").replace(/\/+$/, "");
   const preds = parsePredictions(need(v, "pred"), need(v, "method"));
-  const labelMap = str(v, "label-map") ? parseLabelMap(str(v, "label-map")!) : undefined;
+  const labelMap = str(v, "label-map")
+    ? userValue("--label-map", () => parseLabelMap(str(v, "label-map")!))
+    : undefined;
   const image = await load(imagePath, "image");
   const truth = checkLabelOrUsage(await load(truthPath, "truth"), truthPath, labelMap);
   sameShape(truth, image, "--image");

@@ -1,11 +1,15 @@
 /**
  * Running one subcommand with the command line's error policy: a
- * {@link UsageError} prints `lorapt <command>: <message>` and gives exit code
- * 2; any other error prints its message (the stack too with
- * `LORAPT_DEBUG=1`) and gives 1.
+ * {@link UsageError}, or the library's `InputError` (a caller's mistake;
+ * `TrainInputError`, a run the user's inputs cannot make, is one) prints
+ * `lorapt <command>: <message>`, naming the flag, and gives exit code 2; {@link Interrupted} (Ctrl-C, after saving) prints its
+ * message and gives 130; any other error prints its message (the stack too
+ * with `LORAPT_DEBUG=1`) and gives 1.
  * @module
  */
-import { type CommandSpec, type FlagValues, helpText, parseFlags, UsageError } from "./args.ts";
+import { InputError } from "../train/mod.ts";
+import { usageErrorOf } from "./model_io.ts";
+import { type CommandSpec, type FlagValues, helpText, Interrupted, parseFlags, UsageError } from "./args.ts";
 
 /** Where a command's messages go (default: console.log / console.error). */
 export interface CommandIO {
@@ -16,7 +20,7 @@ export interface CommandIO {
 }
 
 /**
- * Parses `args` for `spec`, runs `fn`, and returns the exit code (0, 1 or 2);
+ * Parses `args` for `spec`, runs `fn`, and returns the exit code (0, 1, 2 or 130);
  * `--help` prints the command's help and returns 0.
  *
  * @example
@@ -45,9 +49,13 @@ export async function runCommand(
     await fn(values);
     return 0;
   } catch (e) {
-    if (e instanceof UsageError) {
-      error(`lorapt ${spec.name}: ${e.message}`);
+    if (e instanceof UsageError || e instanceof InputError) {
+      error(`lorapt ${spec.name}: ${(e instanceof InputError ? usageErrorOf(e) : e).message}`);
       return 2;
+    }
+    if (e instanceof Interrupted) {
+      error(`lorapt ${spec.name}: ${e.message}`);
+      return 130;
     }
     const err = e as Error;
     error(`lorapt ${spec.name}: internal error: ${err?.message ?? String(e)}`);

@@ -19,6 +19,7 @@ import {
   bratsChannel,
   type BratsModality,
   bratsSplit,
+  dataFingerprint,
   loadBrats,
   loadBratsSubject,
   loadDataset,
@@ -55,10 +56,12 @@ import {
   flag,
   type FlagSpec,
   type FlagValues,
+  Interrupted,
   need,
   num,
   str,
   UsageError,
+  userValue,
 } from "./args.ts";
 import {
   buildUnetr,
@@ -91,7 +94,16 @@ const TRAIN_FLAGS: Record<string, FlagSpec> = {
   "no-flip": b("turn random flips off"),
   "no-intensity": b("turn the per-slice intensity augmentation off"),
   "label-map": s('merge label values, e.g. "37,38:1"', "MAP"),
-  resume: b("continue the run in --out from its resume.safetensors"),
+  resume: b(
+    "continue the run in --out from its resume.safetensors (refused when a setting that decides the numbers changed)",
+  ),
+  overwrite: b("clear the earlier run in --out first (a fresh run into a folder holding one is refused)"),
+  "max-voxels": s(
+    "refuse images (authors' and MSD layouts) with more voxels than N, checked from the header before inflating",
+    "N",
+    "268435456",
+  ),
+  force: b("train even when the step's estimated memory exceeds the machine's (else refused with the estimate)"),
   backend: s(BACKEND_HELP, "NAME", "auto"),
   quiet: b("no progress display"),
 };
@@ -130,7 +142,11 @@ export const FINETUNE: CommandSpec = {
     ),
     "train-size": s("number of training subjects drawn by --seed", "N", "5"),
     "use-lists": b("take train.txt/test.txt of the dataset instead of drawing"),
-    model: s(`architecture when --pretrained does not record one: ${MODEL_NAMES.join(" | ")}`, "NAME", "unetr"),
+    model: s(
+      `architecture when --pretrained does not record one (then default unetr): ${MODEL_NAMES.join(" | ")}; ` +
+        "refused when it differs from the one the weights record",
+      "NAME",
+    ),
     "frozen-dropout": s(
       "train (dropout on everywhere, as the authors) | off (off where nothing trains)",
       "MODE",
@@ -190,6 +206,10 @@ interface PretrainData {
   validation: () => AsyncIterable<ValidationSubject>;
   /** Extra entries for config.json. */
   info: Record<string, unknown>;
+  /** Every subject's files, for the run's data fingerprint. */
+  files: { id: string; paths: (string | undefined)[] }[];
+  /** Writes split.json once the run folder is checked. */
+  writeFiles: () => Promise<unknown>;
   inChannels: number;
   outChannels: number;
   classNames: string[];
@@ -219,7 +239,6 @@ async function bratsData(v: FlagValues, root: string, seed: number, dir: string)
   } catch (e) {
     throw new UsageError(`--data ${root}: ${(e as Error).message}`);
   }
-  await writeBratsSplit(dir, split, ds);
   const byId = new Map(ds.subjects.map((x) => [x.id, x]));
   const read = async (subject: BratsSubject): Promise<TrainSample & { id: string; label: Volume<Uint8Array> }> => {
     const s = await asUserError(`subject ${subject.id}`, () => loadBratsSubject(subject, { modalities, mergeLabels }));
@@ -259,6 +278,8 @@ async function bratsData(v: FlagValues, root: string, seed: number, dir: string)
     inChannels: modalities.length,
     outChannels: ds.classes,
     classNames,
+    files: ds.subjects.map((x) => ({ id: x.id, paths: [...Object.values(x.images), x.segPath] })),
+    writeFiles: () => writeBratsSplit(dir, split, ds),
     info: {
       brats: {
         modalities,
@@ -276,19 +297,20 @@ async function bratsData(v: FlagValues, root: string, seed: number, dir: string)
 }
 
 async function plainData(v: FlagValues, root: string, layout: "auto" | "authors" | "msd"): Promise<PretrainData> {
-  const labelMap = str(v, "label-map") ? parseLabelMap(str(v, "label-map")!) : undefined;
+  const labelMap = labelMapFlag(v);
   const ds = await asUserError(`--data ${root}`, () => loadDataset(root, { layout }));
   const labelled = ds.subjects.filter((x) => x.labelPath);
   if (labelled.length === 0) throw new UsageError(`--data ${root}: no subject has a label`);
   const ids = new Set(ds.lists?.train ?? labelled.map((x) => x.id));
   const subjects = labelled.filter((x) => ids.has(x.id));
   const samples: TrainSample[] = [];
-  for (const subj of subjects) samples.push(toSample(await loadPreprocessed(subj, labelMap)));
+  const maxVoxels = num(v, "max-voxels", { min: 1, integer: true });
+  for (const subj of subjects) samples.push(toSample(await loadPreprocessed(subj, labelMap, maxVoxels)));
   const validIds = new Set(ds.lists?.valid ?? []);
   const valid = labelled.filter((x) => validIds.has(x.id));
   const validation = async function* () {
     for (const subj of valid) {
-      const s = toSample(await loadPreprocessed(subj, labelMap));
+      const s = toSample(await loadPreprocessed(subj, labelMap, maxVoxels));
       yield { id: subj.id, channels: [s.image], label: s.label! };
     }
   };
@@ -300,6 +322,8 @@ async function plainData(v: FlagValues, root: string, layout: "auto" | "authors"
     samples,
     validation,
     info: {},
+    files: labelled.map((x) => ({ id: x.id, paths: [x.imagePath, x.labelPath] })),
+    writeFiles: () => Promise.resolve(),
     inChannels: 1,
     outChannels: 2,
     classNames: ["background", "foreground"],
@@ -350,35 +374,48 @@ export async function runPretrain(v: FlagValues): Promise<TrainCommandResult> {
         `backend ${backend}`,
     );
   }
-  const result = await train({
-    model,
-    trainable,
-    samples: data.samples,
-    config: tc,
-    outDir: dir,
-    resume: flag(v, "resume"),
-    runInfo: {
-      command: "pretrain",
-      data: root,
-      layout: data.layout,
-      method: "full",
-      model: config,
-      recipe: "spec training-protocol.md §1: settings beyond the data are 'as in the original UNETR paper' and " +
-        "not specified there; this run uses the values in config (the library's training defaults unless overridden)",
-      train: data.train,
-      validation: {
-        subjects: data.valid,
-        every: tc.evalEvery,
-        metric: "dice: mean foreground Dice (argmax of sliding windows of the model's size, no overlap)",
-        best: "model_best.safetensors",
+  const fingerprint = {
+    data: await dataFingerprint(data.files),
+    layout: data.layout,
+    model: config,
+    classes: data.classNames,
+    inputs: (data.info.brats as { modalities?: unknown } | undefined)?.modalities ?? null,
+  };
+  const result = await trainInterruptible(v, dir, (interrupt) =>
+    train({
+      model,
+      trainable,
+      samples: data.samples,
+      config: tc,
+      outDir: dir,
+      resume: flag(v, "resume"),
+      overwrite: flag(v, "overwrite"),
+      force: flag(v, "force"),
+      interrupt,
+      fingerprint,
+      beforeStart: async () => void await data.writeFiles(),
+      runInfo: {
+        command: "pretrain",
+        data: root,
+        layout: data.layout,
+        method: "full",
+        model: config,
+        recipe: "spec training-protocol.md §1: settings beyond the data are 'as in the original UNETR paper' and " +
+          "not specified there; this run uses the values in config (the library's training defaults unless overridden)",
+        train: data.train,
+        validation: {
+          subjects: data.valid,
+          every: tc.evalEvery,
+          metric: "dice: mean foreground Dice (argmax of sliding windows of the model's size, no overlap)",
+          best: "model_best.safetensors",
+        },
+        ...data.info,
       },
-      ...data.info,
-    },
-    metadata: { [MODEL_KEY]: JSON.stringify(config) },
-    evaluate: data.valid.length > 0 ? () => validationDice(model, data.validation, data.classNames) : undefined,
-    best: { metric: "dice" },
-    progress: quiet ? false : {},
-  });
+      metadata: { [MODEL_KEY]: JSON.stringify(config) },
+      evaluate: data.valid.length > 0 ? () => validationDice(model, data.validation, data.classNames) : undefined,
+      best: { metric: "dice" },
+      progress: quiet ? false : {},
+    }), (x) => x);
   return { runDir: dir, result, report };
 }
 
@@ -393,31 +430,81 @@ export async function runFinetune(v: FlagValues): Promise<TrainCommandResult> {
   const frozenDropout = choice(v, "frozen-dropout", ["train", "off"] as const);
   const checked = trainConfig(v, [16, 16, 16]);
   const trainSize = num(v, "train-size", { min: 1, integer: true });
-  const labelMap = str(v, "label-map") ? parseLabelMap(str(v, "label-map")!) : undefined;
+  const labelMap = labelMapFlag(v);
+  const maxVoxels = num(v, "max-voxels", { min: 1, integer: true });
   const backendName = choice(v, "backend", BACKEND_CHOICES);
-  const model = need(v, "model");
-  if (!(MODEL_NAMES as readonly string[]).includes(model)) presetConfig(model); // names --model
+  const model = str(v, "model"); // absent: the weights' own, else unetr
+  if (model !== undefined && !(MODEL_NAMES as readonly string[]).includes(model)) presetConfig(model); // names --model
   await useBackend(backendName);
   const { crop: _crop, ...config } = checked;
   const quiet = flag(v, "quiet");
-  const r = await libraryCall(() =>
-    finetune({
-      data,
-      pretrained,
-      out: outDir(v),
-      method,
-      rank,
-      trainSize,
-      useLists: flag(v, "use-lists"),
-      model,
-      labelMap,
-      config: { ...config, frozenDropout },
-      resume: flag(v, "resume"),
-      progress: quiet ? false : {},
-      log: quiet ? undefined : (line) => console.error(line),
-    })
-  );
+  const r = await trainInterruptible(v, outDir(v), (interrupt) =>
+    libraryCall(() =>
+      finetune({
+        data,
+        pretrained,
+        out: outDir(v),
+        method,
+        rank,
+        trainSize,
+        useLists: flag(v, "use-lists"),
+        model,
+        labelMap,
+        config: { ...config, frozenDropout },
+        resume: flag(v, "resume"),
+        overwrite: flag(v, "overwrite"),
+        force: flag(v, "force"),
+        maxVoxels,
+        interrupt,
+        progress: quiet ? false : {},
+        log: quiet ? undefined : (line) => console.error(line),
+      })
+    ), (x) => x.result);
   return { runDir: r.runDir, result: r.result, report: r.report, split: r.split };
+}
+
+/** `--label-map`, parsed; a malformed map is a UsageError naming the flag. */
+function labelMapFlag(v: FlagValues): Record<number, number> | undefined {
+  const text = str(v, "label-map");
+  return text ? userValue("--label-map", () => parseLabelMap(text)) : undefined;
+}
+
+/**
+ * Runs a training call with Ctrl-C wired to its `interrupt`: the epoch in
+ * progress finishes, `resume.safetensors` is written, and the command ends
+ * with one line saying how to continue (exit code 130). A second Ctrl-C
+ * stops at once (the checkpoints are written atomically, so none is left
+ * half-written).
+ */
+async function trainInterruptible<T>(
+  v: FlagValues,
+  dir: string,
+  call: (interrupt: AbortSignal) => Promise<T>,
+  resultOf: (x: T) => TrainResult,
+): Promise<T> {
+  const interrupt = new AbortController();
+  const onSigint = () => {
+    if (interrupt.signal.aborted) Deno.exit(130);
+    interrupt.abort();
+    if (!flag(v, "quiet")) {
+      console.error("\nCtrl-C: finishing this epoch, then saving resume.safetensors (again: stop now)");
+    }
+  };
+  Deno.addSignalListener("SIGINT", onSigint);
+  let out: T;
+  try {
+    out = await call(interrupt.signal);
+  } finally {
+    Deno.removeSignalListener("SIGINT", onSigint);
+  }
+  const result = resultOf(out);
+  if (result.interrupted) {
+    throw new Interrupted(
+      `interrupted after epoch ${result.epochsDone}; ${dir}/resume.safetensors is saved: ` +
+        "continue with the same command and --resume",
+    );
+  }
+  return out;
 }
 
 /** The methods with a rank and their default ranks, for the help. */

@@ -10,7 +10,7 @@
  * @module
  */
 import { Rng } from "../tensor/random.ts";
-import { readNifti } from "./nifti.ts";
+import { readNifti, type ReadNiftiOptions } from "./nifti.ts";
 import { sameGrid, type Volume } from "./volume.ts";
 
 /** One subject: an image and, when annotated, its label map. */
@@ -161,6 +161,14 @@ async function loadMsd(root: string): Promise<Dataset> {
     if (!(await isFile(path))) throw new Error(`loadDataset: ${jsonPath} lists ${what} ${path}, which does not exist`);
     return path;
   };
+  for (const key of ["training", "test"] as const) {
+    const list = json?.[key];
+    if (list !== undefined && !Array.isArray(list)) {
+      throw new Error(
+        `loadDataset: ${jsonPath}: "${key}" is ${JSON.stringify(list).slice(0, 60)}, not a list of entries`,
+      );
+    }
+  }
   const subjects: Subject[] = [];
   for (const t of json.training ?? []) {
     if (typeof t?.image !== "string" || typeof t?.label !== "string") {
@@ -173,10 +181,25 @@ async function loadMsd(root: string): Promise<Dataset> {
     });
   }
   for (const t of json.test ?? []) {
-    const rel = typeof t === "string" ? t : t.image;
+    const rel = typeof t === "string" ? t : t?.image;
+    if (typeof rel !== "string") {
+      throw new Error(
+        `loadDataset: ${jsonPath}: test entry ${JSON.stringify(t)} is neither a path nor { "image": path }`,
+      );
+    }
     subjects.push({ id: idOf(rel), imagePath: await need(join(root, rel), "test image") });
   }
   if (subjects.length === 0) throw new Error(`loadDataset: ${jsonPath} lists no subjects`);
+  const seen = new Map<string, string>();
+  for (const s of subjects) {
+    const first = seen.get(s.id);
+    if (first !== undefined) {
+      throw new Error(
+        `loadDataset: ${jsonPath}: subject id "${s.id}" is listed twice (${first} and ${s.imagePath}); ids must be unique`,
+      );
+    }
+    seen.set(s.id, s.imagePath);
+  }
   return { root, layout: "msd", subjects };
 }
 
@@ -291,6 +314,8 @@ export interface LabelOptions {
   labelMap?: Record<number, number>;
   /** Affine tolerance in mm of the grid check. Default 1e-3. */
   tol?: number;
+  /** How {@link loadSubject} reads the files (e.g. `maxVoxels`); default readNifti's. */
+  read?: ReadNiftiOptions;
 }
 
 /**
@@ -382,7 +407,7 @@ export interface LoadedSubject {
 export async function loadSubject(subject: Subject, options: LabelOptions = {}): Promise<LoadedSubject> {
   const read = async (path: string, what: string) => {
     if (!(await isFile(path))) throw new Error(`loadSubject: ${subject.id}: ${what} file ${path} does not exist`);
-    return await readNifti(path);
+    return await readNifti(path, options.read);
   };
   const raw = await read(subject.imagePath, "image");
   const image: Volume<Float32Array> = raw.data instanceof Float32Array

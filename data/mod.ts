@@ -21,7 +21,18 @@ export {
   type VoxelArray,
   voxelCount,
 } from "./volume.ts";
-export { gunzip, gzip, readNifti, writeNifti, type WriteNiftiOptions } from "./nifti.ts";
+export { dataFingerprint, fileFingerprint } from "./fingerprint.ts";
+export {
+  DEFAULT_MAX_VOXELS,
+  gunzip,
+  gzip,
+  NAN_POLICIES,
+  type NanPolicy,
+  readNifti,
+  type ReadNiftiOptions,
+  writeNifti,
+  type WriteNiftiOptions,
+} from "./nifti.ts";
 export {
   aggregateMetrics,
   assd,

@@ -49,22 +49,79 @@ export interface WriteNiftiOptions {
 }
 
 /**
+ * The largest image {@link readNifti} inflates by default: 2^28 voxels
+ * (256 Mi, 1 GiB as float32; a BraTS scan has 8.9 Mi). A `.nii.gz` of a few
+ * MB can claim far more (a decompression bomb); the bound is checked against
+ * the header's dims before the voxels are inflated.
+ */
+export const DEFAULT_MAX_VOXELS = 2 ** 28;
+
+/** What {@link readNifti} does with NaN/Inf voxels: refuse the file (default), or set them to 0. */
+export type NanPolicy = "refuse" | "zero";
+
+/** The values of {@link NanPolicy}. */
+export const NAN_POLICIES: readonly NanPolicy[] = ["refuse", "zero"];
+
+/** Options of {@link readNifti}. */
+export interface ReadNiftiOptions {
+  /** NaN/Inf voxels: `"refuse"` (default: an error with their count) or `"zero"` (set to 0). */
+  nan?: NanPolicy;
+  /** Refuse headers whose dims give more voxels than this (default {@link DEFAULT_MAX_VOXELS}). */
+  maxVoxels?: number;
+  /**
+   * Accept images with an axis of size 1 (2-D slices, single voxels). Off by
+   * default: the models take 3-D volumes, and a 2-D image would train and
+   * predict as a flat 3-D one without complaint.
+   */
+  allowSingleton?: boolean;
+}
+
+/**
  * Reads a `.nii` or `.nii.gz` file (detected from its gzip magic, not its
  * name). `scl_slope`/`scl_inter` are applied: a scaled integer image comes
  * back as float32. The affine comes from the sform, else the qform, else the
- * pixdims. Throws an error naming the file for corrupt gzip, a wrong magic,
- * an unsupported datatype or dims that do not match the data size; warns
- * once with the count when a float image contains NaN or Inf.
+ * pixdims. Throws an error naming the file (and the header field) for
+ * corrupt gzip, a wrong magic, an unsupported datatype, dims that do not
+ * match the data size, more voxels than `maxVoxels` (checked before the
+ * voxels are inflated), a `vox_offset` that is not a number or lies beyond
+ * the file, a singular affine or a zero or non-finite voxel size (distances
+ * in mm would be wrong), an axis of size 1 (unless `allowSingleton`), and
+ * NaN/Inf voxels (with their count; `nan: "zero"` sets them to 0 instead).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { makeVolume, readNifti, writeNifti } from "./mod.ts";
+ * const path = `${await Deno.makeTempDir()}/a.nii.gz`;
+ * await writeNifti(path, makeVolume(Float32Array.from([1, NaN, 2, 3, 4, 5, 6, 7]), [2, 2, 2]));
+ * await assert.rejects(readNifti(path), /a\.nii\.gz: 1 voxel is NaN or Inf/);
+ * assert.equal((await readNifti(path, { nan: "zero" })).data[1], 0);
+ * ```
  */
-export async function readNifti(path: string): Promise<Volume> {
+export async function readNifti(path: string, options: ReadNiftiOptions = {}): Promise<Volume> {
   const fail = (msg: string): never => {
     throw new Error(`readNifti: ${path}: ${msg}`);
   };
+  const nanPolicy = options.nan ?? "refuse";
+  if (!NAN_POLICIES.includes(nanPolicy)) {
+    throw new TypeError(`readNifti: nan "${nanPolicy}" is not one of ${NAN_POLICIES.join(", ")}`);
+  }
+  const maxVoxels = options.maxVoxels ?? DEFAULT_MAX_VOXELS;
+  if (!(maxVoxels >= 1)) throw new RangeError(`readNifti: maxVoxels ${maxVoxels} must be at least 1`);
   let bytes: Uint8Array = await Deno.readFile(path);
   if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
     try {
-      bytes = await gunzip(bytes);
+      bytes = await gunzipNifti(bytes, (head) => {
+        try {
+          return bytesNeeded(head, maxVoxels);
+        } catch (e) {
+          if (e instanceof HeaderError) fail(e.message);
+          throw e;
+        }
+      });
     } catch (e) {
+      if (e instanceof Error && e.message.startsWith("readNifti: ")) throw e;
+      if (e instanceof HeaderError) fail(e.message);
       fail(`truncated or corrupt gzip (${(e as Error).message})`);
     }
   }
@@ -94,6 +151,12 @@ export async function readNifti(path: string): Promise<Volume> {
   if (!dims.every((d) => d > 0)) fail(`dims [${dims}] must be positive`);
   if (extra !== 1) fail(`dims [${h.dims.slice(1, ndim + 1)}] are not 3-D`);
   const shape = dims as [number, number, number];
+  if (!options.allowSingleton && shape.some((d) => d === 1)) {
+    fail(
+      `dims [${shape}] have an axis of size 1: a 2-D image or a single slice, not a 3-D volume ` +
+        "(the models segment 3-D volumes)",
+    );
+  }
 
   const datatype = BY_CODE.get(h.datatypeCode);
   if (!datatype) {
@@ -105,8 +168,11 @@ export async function readNifti(path: string): Promise<Volume> {
   }
   const [, size] = CODES[datatype!];
   const n = voxelCount(shape);
+  if (n > maxVoxels) fail(tooManyVoxels(shape, maxVoxels));
+  if (!Number.isFinite(h.vox_offset)) fail(`vox_offset is ${h.vox_offset}, not a byte offset`);
   const offset = Math.round(h.vox_offset);
   if (offset < HEADER_BYTES) fail(`vox_offset ${h.vox_offset} is below 348`);
+  if (offset > bytes.length) fail(`vox_offset ${h.vox_offset} lies beyond the file's ${bytes.length} bytes`);
   if (offset + n * size > bytes.length) {
     fail(
       `dims [${shape}] of ${datatype} need ${n * size} bytes after ` +
@@ -126,22 +192,116 @@ export async function readNifti(path: string): Promise<Volume> {
   if (outType === "float32" || outType === "float64") {
     let bad = 0;
     for (let i = 0; i < n; i++) if (!Number.isFinite(data[i])) bad++;
-    if (bad > 0) {
-      console.warn(`readNifti: ${path}: ${bad} voxels are NaN or Inf`);
+    if (bad > 0 && nanPolicy === "refuse") {
+      fail(
+        `${bad} voxel${bad === 1 ? " is" : "s are"} NaN or Inf (of ${n}); ` +
+          `fix the image, or set them to 0 (lorapt predict --nan zero)`,
+      );
     }
+    if (bad > 0) { for (let i = 0; i < n; i++) if (!Number.isFinite(data[i])) data[i] = 0; }
   }
   const affine = headerAffine(view, le, h);
   checkAffine(affine, `readNifti: ${path}`);
+  const source = h.sform_code > 0
+    ? "the sform (srow_x, srow_y, srow_z)"
+    : h.qform_code > 0
+    ? `the qform with pixdim [${[1, 2, 3].map((i) => h.pixDims[i])}]`
+    : `pixdim [${[1, 2, 3].map((i) => h.pixDims[i])}] (no sform or qform)`;
+  const d = det3(affine.slice(0, 3).map((r) => r.slice(0, 3)));
+  if (!(Math.abs(d) > 1e-12)) {
+    fail(`the affine from ${source} is singular (determinant ${d}): the voxel size in mm is unknown`);
+  }
   const pix = [1, 2, 3].map((i) => Math.abs(h.pixDims[i]));
   const fromAffine = spacingFromAffine(affine);
   const spacing = pix.map((p, i) => p > 0 && Number.isFinite(p) ? p : fromAffine[i]) as Spacing3;
   return { data, shape, affine, spacing, datatype: outType };
 }
 
+/** A header that fails a check before the voxels are inflated. */
+class HeaderError extends Error {}
+
+function tooManyVoxels(shape: readonly number[], maxVoxels: number): string {
+  return `dims [${shape}] give ${voxelCount(shape)} voxels, more than the bound of ${maxVoxels} ` +
+    "(a decompression bomb, or a very large image: raise the bound with --max-voxels)";
+}
+
+/**
+ * The number of bytes a NIfTI-1 file whose first 352 bytes are `head` holds
+ * (vox_offset + voxels × bytes per voxel), or null when the header is not one
+ * that can be sized (the full parse then names the problem). Throws a
+ * HeaderError past `maxVoxels`.
+ */
+function bytesNeeded(head: Uint8Array, maxVoxels: number): number | null {
+  const v = new DataView(head.buffer, head.byteOffset, head.length);
+  const le = v.getInt32(0, true) === HEADER_BYTES;
+  if (!le && v.getInt32(0, false) !== HEADER_BYTES) return null;
+  const ndim = v.getInt16(40, le);
+  if (ndim < 1 || ndim > 7) return null;
+  const dims = Array.from({ length: ndim }, (_, i) => v.getInt16(42 + 2 * i, le));
+  if (dims.some((d) => d <= 0)) return null;
+  if (voxelCount(dims) > maxVoxels) throw new HeaderError(tooManyVoxels(dims, maxVoxels));
+  const size = CODES[BY_CODE.get(v.getInt16(70, le)) as Datatype]?.[1];
+  const offset = v.getFloat32(108, le);
+  if (!size || !Number.isFinite(offset)) return null;
+  return Math.round(offset) + voxelCount(dims) * size;
+}
+
+/**
+ * Inflates a `.nii.gz` chunk by chunk: once the header is in, `need(head)`
+ * gives the file's size from its dims (or throws, for a bomb). Bytes past
+ * that size are inflated only to check the gzip trailer, and discarded; more
+ * than {@link MAX_TRAILING} of them is an error. So memory never exceeds what
+ * the header claims.
+ */
+async function gunzipNifti(bytes: Uint8Array, need: (head: Uint8Array) => number | null): Promise<Uint8Array> {
+  const reader = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream()
+    .pipeThrough(new DecompressionStream("gzip")).getReader();
+  const chunks: Uint8Array[] = [];
+  let have = 0, limit: number | null = null, sized = false, extra = 0;
+  try {
+    while (true) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (limit !== null && have >= limit) {
+        extra += value.length;
+        if (extra > MAX_TRAILING) {
+          throw new HeaderError(`holds more than ${MAX_TRAILING} bytes past the ${limit} its header describes`);
+        }
+        continue;
+      }
+      chunks.push(value);
+      have += value.length;
+      if (!sized && have >= VOX_OFFSET) {
+        sized = true;
+        limit = need(concatBytes(chunks, VOX_OFFSET));
+      }
+    }
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+  return concatBytes(chunks, limit === null ? have : Math.min(have, limit));
+}
+
+/** Bytes a `.nii.gz` may hold past its voxels (extensions do not count: they precede vox_offset). */
+const MAX_TRAILING = 16 * 2 ** 20;
+
+function concatBytes(chunks: Uint8Array[], n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const c of chunks) {
+    if (o >= n) break;
+    const part = c.subarray(0, n - o);
+    out.set(part, o);
+    o += part.length;
+  }
+  return out;
+}
+
 /**
  * Writes a volume as single-file NIfTI-1 (gzip-compressed when the path ends
  * in `.gz`): 348-byte header, 4 zero extension bytes, data at vox_offset 352,
- * little-endian, xyzt_units mm. The affine is stored as an sform and as a
+ * little-endian, xyzt_units mm, written atomically (temp file + rename).
+ * The affine is stored as an sform and as a
  * qform (its rotation part orthogonalised), both with code 2 (aligned).
  */
 export async function writeNifti(
@@ -198,7 +358,15 @@ export async function writeNifti(
   out.set([0x6e, 0x2b, 0x31, 0], 344); // "n+1\0"
   encodeVoxels(v, VOX_OFFSET, volume.data, datatype);
   const bytes = path.endsWith(".gz") ? await gzip(out) : out;
-  await Deno.writeFile(path, bytes);
+  // Temp file + rename: a killed write never leaves a half-written image under `path`.
+  const tmp = `${path}.${crypto.getRandomValues(new Uint32Array(1))[0].toString(16)}.tmp`;
+  try {
+    await Deno.writeFile(tmp, bytes);
+    await Deno.rename(tmp, path);
+  } catch (e) {
+    await Deno.remove(tmp).catch(() => {});
+    throw e;
+  }
 }
 
 function decodeVoxels(

@@ -27,6 +27,12 @@ export function wrapStorage(shape: Shape, dtype: DType, storage: Omit<Storage, "
  * backend and, when gradients are being recorded, attaches a graph node.
  */
 export function apply<P>(op: OpDef<P>, inputs: readonly Tensor[], params: P): Tensor {
+  inputs.forEach((t, i) => {
+    if ((t as { isTensor?: boolean } | null | undefined)?.isTensor !== true) {
+      const got = t === null || t === undefined ? String(t) : Array.isArray(t) ? "a plain JS array" : `a ${typeof t}`;
+      throw new TypeError(`${op.name}: input ${i} is ${got}, not a Tensor (make one with tensor(…))`);
+    }
+  });
   const backend = inputs[0].storage.backend;
   for (const t of inputs) {
     if (t.storage.backend !== backend) {

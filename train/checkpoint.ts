@@ -19,6 +19,7 @@
 import { fromArray, type Tensor } from "../tensor/mod.ts";
 import type { Module } from "../models/mod.ts";
 import {
+  CheckpointError,
   makeRawTensor,
   type RawTensor,
   readSafetensors,
@@ -103,15 +104,42 @@ export async function saveCheckpoint(path: string, model: Module, opts: SaveChec
 }
 
 /**
+ * Throws a CheckpointError naming `path` and tensor `name` when `data` holds
+ * NaN or Inf: such weights (a diverged run, a damaged file) would only end
+ * in a NaN loss or an empty prediction.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkFiniteWeights } from "./checkpoint.ts";
+ * checkFiniteWeights(new Float32Array([1, 2]), "w", "a.safetensors");
+ * assert.throws(() => checkFiniteWeights(new Float32Array([1, NaN]), "w", "a.safetensors"), /a\.safetensors: tensor w holds 1 NaN/);
+ * ```
+ */
+export function checkFiniteWeights(data: Float32Array, name: string, path: string): void {
+  let bad = 0;
+  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) bad++;
+  if (bad > 0) {
+    throw new CheckpointError(
+      `${path}: tensor ${name} holds ${bad} NaN/Inf value${bad > 1 ? "s" : ""} (of ${data.length}): ` +
+        "the weights are damaged or come from a diverged run",
+    );
+  }
+}
+
+/**
  * Reads a checkpoint written by {@link saveCheckpoint} (or any safetensors
  * state dict: then `optimizer` is null and the position is 0). Tensors are
- * converted to float32 on the current backend.
+ * converted to float32 on the current backend; one holding NaN/Inf is an
+ * error naming it ({@link checkFiniteWeights}).
  */
 export async function readCheckpoint(path: string): Promise<Checkpoint> {
   const { tensors, metadata } = await readSafetensors(path);
   const model = new Map<string, Tensor>(), opt = new Map<string, Tensor>();
   for (const [name, raw] of tensors) {
-    const t = fromArray(toFloat32(raw, `${path}: ${name}`), raw.shape);
+    const data = toFloat32(raw, `${path}: ${name}`);
+    checkFiniteWeights(data, name, path);
+    const t = fromArray(data, raw.shape);
     if (name.startsWith(OPTIMIZER_PREFIX)) opt.set(name.slice(OPTIMIZER_PREFIX.length), t);
     else model.set(name, t);
   }

@@ -14,15 +14,19 @@ export interface EvaluateOptions {
   id?: string;
   /** Merge truth label values first, e.g. `{ 37: 1, 38: 1 }`. */
   labelMap?: Record<number, number>;
+  /** Merge predicted label values first, e.g. `{ 1: 1, 2: 1, 4: 1 }`; without it a value outside {0, 1} is refused. */
+  predLabelMap?: Record<number, number>;
   /** Names of the two volumes for messages (default `prediction`, `truth`). */
   names?: [string, string];
 }
 
 /**
  * Scores `pred` against `truth`: label 1 of the prediction is the
- * foreground (as in the authors' evaluation), the truth must be binary
- * after `labelMap`. Both must lie on the same grid; a mismatch, or a truth
- * with other values, is an {@link InputError} naming the volumes.
+ * foreground (as in the authors' evaluation); both must be binary, the
+ * prediction after `predLabelMap`, the truth after `labelMap` (a value such
+ * as 2 or 37 is refused with its count, never silently counted as
+ * background). Both must lie on the same grid; a mismatch, or a volume with
+ * other values, is an {@link InputError} naming the volumes.
  *
  * @example
  * ```ts
@@ -49,6 +53,11 @@ export function evaluate(pred: Volume, truth: Volume, options: EvaluateOptions =
   } catch (e) {
     throw new InputError("truth", `: ${(e as Error).message}`);
   }
-  const p = Uint8Array.from(pred.data, (x) => (x === 1 ? 1 : 0)); // label 1, as the authors
-  return segmentationMetrics(p, t.data, t.shape, t.spacing, options.id);
+  let p: Volume<Uint8Array>;
+  try {
+    p = checkLabel(pred, pn, { labelMap: options.predLabelMap });
+  } catch (e) {
+    throw new InputError("pred", `: ${(e as Error).message}`);
+  }
+  return segmentationMetrics(p.data, t.data, t.shape, t.spacing, options.id);
 }

@@ -4,11 +4,16 @@
  * split, read and z-score the training subjects, load the pre-trained
  * UNETR, adapt it with the method at its rank (the method's own unless
  * given), and train into a run folder (`config.json`, `split.json`,
- * `log.jsonl`, checkpoints).
+ * `log.jsonl`, checkpoints). The run folder's rules (`run_folder.ts`) hold:
+ * a fresh run needs an empty folder (or `overwrite`), and a resume refuses
+ * any change of the data, pre-trained weights, model, method, rank, label
+ * map or split (the run's fingerprint).
  * @module
  */
 import {
+  dataFingerprint,
   fewShotSplit,
+  fileFingerprint,
   loadDataset,
   type LoadedSubject,
   loadSubject,
@@ -51,8 +56,16 @@ export interface FinetuneOptions {
   labelMap?: Record<number, number>;
   /** Training settings (epochs, lr, seed, …) over the library's defaults; the crop is the model's input size. */
   config?: Partial<Omit<TrainConfig, "crop">>;
-  /** Continue the run in `out` from its resume.safetensors. */
+  /** Continue the run in `out` from its resume.safetensors (refused when a setting that decides the numbers changed). */
   resume?: boolean;
+  /** Clear an earlier run in `out` first (a fresh run into a folder holding one is refused). */
+  overwrite?: boolean;
+  /** Train even when the step's estimated memory exceeds the machine's (else refused with the estimate). */
+  force?: boolean;
+  /** Refuse images with more voxels than this, checked from the header before inflating (default 2^28). */
+  maxVoxels?: number;
+  /** When aborted: finish the epoch, write resume.safetensors and return with `result.interrupted` (Ctrl-C). */
+  interrupt?: AbortSignal;
   /** Progress display options, or false (the default) for none. */
   progress?: ProgressOptions | false;
   /** Receives one line saying what trains, before training starts. */
@@ -73,9 +86,18 @@ export interface FinetuneResult {
 
 const WEIGHTS_FILE = /\.(safetensors|pth|pt)$/;
 
-/** Reads a subject and z-scores its image (the paper's preprocessing, §4.1); errors name the files. */
-export async function loadPreprocessed(subject: Subject, labelMap?: Record<number, number>): Promise<LoadedSubject> {
-  const s = await inputErrors(null, `subject ${subject.id}`, () => loadSubject(subject, { labelMap }));
+/**
+ * Reads a subject (at most `maxVoxels` voxels per image, checked from the
+ * header) and z-scores its image (the paper's preprocessing, §4.1); errors
+ * name the files.
+ */
+export async function loadPreprocessed(
+  subject: Subject,
+  labelMap?: Record<number, number>,
+  maxVoxels?: number,
+): Promise<LoadedSubject> {
+  const read = { read: { maxVoxels } };
+  const s = await inputErrors(null, `subject ${subject.id}`, () => loadSubject(subject, { labelMap, ...read }));
   const pre = zScore()({ image: s.image }, new Rng(0));
   return { ...s, image: pre.image };
 }
@@ -127,6 +149,9 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
   if (!(Number.isInteger(nTrain) && nTrain >= 1)) {
     throw new InputError("trainSize", ` ${nTrain} must be an integer ≥ 1`);
   }
+  if (o.maxVoxels !== undefined && !(Number.isInteger(o.maxVoxels) && o.maxVoxels >= 1)) {
+    throw new InputError("maxVoxels", ` ${o.maxVoxels} must be an integer ≥ 1`);
+  }
   const root = o.data.replace(/\/+$/, "");
   const dir = o.out.replace(/\/+$/, "");
   const ds = await inputErrors("data", root, () => loadDataset(root));
@@ -139,7 +164,22 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
     );
   }
   const recorded = await pretrainedConfig(o.pretrained);
-  const config = recorded ?? (typeof o.model === "object" ? o.model : presetConfig(o.model ?? "unetr"));
+  const asked = o.model === undefined ? null : typeof o.model === "object" ? o.model : presetConfig(o.model);
+  if (recorded && asked) {
+    // The weights decide the model: a different architecture asked for is a mistake, not a choice.
+    const keys = ["hiddenSize", "mlpDim", "numHeads", "numLayers", "featureSize"] as const;
+    const differ = keys.filter((k) => asked[k] !== undefined && asked[k] !== recorded[k]);
+    if (differ.length > 0) {
+      const name = typeof o.model === "string" ? o.model : "config";
+      throw new InputError(
+        "model",
+        ` ${name} conflicts with the model that ${o.pretrained} records ` +
+          `(${differ.map((k) => `${k} ${recorded[k]}, not ${asked[k]}`).join("; ")}): ` +
+          "the weights decide the model, so leave it out",
+      );
+    }
+  }
+  const config = recorded ?? asked ?? presetConfig("unetr");
   // The rank against the model's shapes, on a shape-only model: before any weight, image or factor is read or made.
   try {
     checkRank(createUnetr({ ...config }, { materialize: false }), { method: info.name, rank: o.rank });
@@ -160,12 +200,11 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
   }
   const samples: Sample[] = [];
   for (const subj of labelled.filter((x) => split.train.includes(x.id))) {
-    samples.push(toSample(await loadPreprocessed(subj, o.labelMap)));
+    samples.push(toSample(await loadPreprocessed(subj, o.labelMap, o.maxVoxels)));
   }
   const base = buildUnetr(config, seed, pre.weights, o.pretrained);
   const rankOption = o.rank !== undefined ? { rank: o.rank } : {};
   const prepared = await prepareMethod(base, { method, ...rankOption });
-  await writeSplit(dir, split, { dataset: root });
   const { rank, trainable, total } = prepared.report;
   o.log?.(
     `finetune: ${method}${rank === null ? "" : ` (rank ${rank})`} trains ${trainable} of ${total} parameters on ` +
@@ -179,6 +218,21 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
     config: tc,
     outDir: dir,
     resume: o.resume ?? false,
+    overwrite: o.overwrite ?? false,
+    force: o.force ?? false,
+    interrupt: o.interrupt,
+    // What decides the numbers besides the training config: a resume refuses any change, naming it.
+    fingerprint: {
+      data: await dataFingerprint(labelled.map((x) => ({ id: x.id, paths: [x.imagePath, x.labelPath] }))),
+      pretrained: await fileFingerprint([o.pretrained]),
+      model: config,
+      method,
+      rank,
+      labelMap: o.labelMap ?? null,
+      split: split.train,
+    },
+    // split.json only once the run folder is checked (a refused run leaves the folder as it was).
+    beforeStart: async () => void await writeSplit(dir, split, { dataset: root }),
     runInfo: {
       command: "finetune",
       data: root,

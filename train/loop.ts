@@ -18,7 +18,14 @@
  *
  * One device sync per step: the loss read. The JSONL log (`log.jsonl`) gets
  * every step and every evaluation; `config.json` records the configuration,
- * the seed and the versions.
+ * the seed, the versions, the run's fingerprint and the checkpoints it
+ * writes. The run folder's rules (`run_folder.ts`): a fresh run needs an
+ * empty folder (or `overwrite`), a resumed one the same config and
+ * fingerprint, and a resume cuts `log.jsonl` back to its position.
+ *
+ * Interrupts (`interrupt`, Ctrl-C at the command line): the loop finishes
+ * the epoch it is in, writes `resume.safetensors` and returns with
+ * `interrupted`, so at most one epoch's steps are lost, never a checkpoint.
  * @module
  */
 import { fromArray, getBackend, Rng, type Tensor, tidy } from "../tensor/mod.ts";
@@ -29,6 +36,8 @@ import { type LossName, segmentationLoss } from "./losses.ts";
 import { Adam, AdamW } from "./optim.ts";
 import { constantSchedule, polySchedule, type Schedule } from "./schedule.ts";
 import { checkpointPlan, epochCheckpointName, readCheckpoint, removeStaleTemps, saveCheckpoint } from "./checkpoint.ts";
+import { openRunFolder, TrainInputError, truncateLog } from "./run_folder.ts";
+import { estimateStepMemory, formatBytes } from "./memory.ts";
 import { ProgressBar, type ProgressOptions } from "./progress.ts";
 import { runVersions, type Versions } from "./versions.ts";
 
@@ -140,6 +149,25 @@ export interface TrainOptions {
   outDir?: string;
   /** Continue from `outDir/resume.safetensors` when it exists. */
   resume?: boolean;
+  /** A fresh run into a folder holding an earlier run removes that run's files first (else it refuses). */
+  overwrite?: boolean;
+  /**
+   * Settings beyond `config` that decide the numbers (data files, model,
+   * method, rank, pre-trained weights), recorded in `config.json`; a resume
+   * refuses when any entry differs, naming it and both values.
+   */
+  fingerprint?: Record<string, unknown>;
+  /** Called once the run folder is checked and `config.json` written, before the first step (e.g. to write `split.json`). */
+  beforeStart?: () => Promise<void>;
+  /** When aborted: finish the current epoch, write `resume.safetensors`, return with `interrupted` (Ctrl-C). */
+  interrupt?: AbortSignal;
+  /**
+   * Train even when the step's estimated memory (`memory.ts`) exceeds the
+   * machine's. Without it such a run is refused before anything is allocated.
+   */
+  force?: boolean;
+  /** The memory the estimate is checked against (default: the machine's total, on host-memory backends only). */
+  memoryBytes?: number;
   /** Extra entries for `config.json` (data, method, pretrained weights, …). */
   runInfo?: Record<string, unknown>;
   /** Extra string metadata for every checkpoint. */
@@ -174,6 +202,8 @@ export interface TrainResult {
   resumedFrom: number | null;
   /** True when `signal` stopped the run early. */
   stopped: boolean;
+  /** True when `interrupt` ended the run after an epoch, with `resume.safetensors` written. */
+  interrupted: boolean;
 }
 
 /**
@@ -281,25 +311,46 @@ function makeSchedule(c: TrainConfig): Schedule {
   return polySchedule({ baseLr: c.lr, power: c.power, per: c.schedule === "poly-epoch" ? "epoch" : "iteration" });
 }
 
-async function prepareRunDir(dir: string, record: Record<string, unknown>, resume: boolean): Promise<void> {
-  await Deno.mkdir(dir, { recursive: true });
-  await removeStaleTemps(dir);
-  const path = `${dir}/config.json`;
-  if (resume) {
-    try {
-      const old = JSON.parse(await Deno.readTextFile(path));
-      const differ = Object.keys(record.config as object).filter((k) =>
-        JSON.stringify(old.config?.[k]) !== JSON.stringify((record.config as Record<string, unknown>)[k])
-      );
-      if (differ.length) {
-        throw new Error(`train: cannot resume ${dir}: its config.json differs in ${differ.join(", ")}`);
-      }
-      return;
-    } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
-    }
+/** The machine's total memory, or Infinity when `--allow-sys` is not granted (then no check: say so once). */
+function machineMemory(): number {
+  const granted = Deno.permissions.querySync({ name: "sys", kind: "systemMemoryInfo" }).state === "granted";
+  if (granted) return Deno.systemMemoryInfo().total;
+  if (!memoryWarned) console.warn("train: no --allow-sys permission, so the step's memory estimate is not checked");
+  memoryWarned = true;
+  return Infinity;
+}
+let memoryWarned = false;
+
+/**
+ * Refuses a step whose estimated memory exceeds `opts.memoryBytes` (default:
+ * the machine's total memory when the backend keeps tensors in host memory;
+ * a GPU's memory is not known to WebGPU, so there no check), unless `force`.
+ */
+function checkMemory(opts: TrainOptions, c: TrainConfig, trainable: number): void {
+  if (opts.force) return;
+  const hostMemory = ["cpu", "native"].includes(getBackend().name);
+  const limit = opts.memoryBytes ?? (hostMemory ? machineMemory() : Infinity);
+  if (!(limit < Infinity)) return;
+  const unetr = (opts.model as { config?: Record<string, unknown> }).config;
+  const e = estimateStepMemory({
+    parameters: opts.model.namedParameters().reduce((a, [, p]) => a + p.size, 0),
+    trainable,
+    batchSize: c.batchSize,
+    crop: c.crop,
+    amsgrad: c.amsgrad,
+    unetr: unetr && typeof unetr.featureSize === "number"
+      ? unetr as unknown as NonNullable<Parameters<typeof estimateStepMemory>[0]["unetr"]>
+      : undefined,
+  });
+  if (e.total > limit) {
+    throw new TrainInputError(
+      `a training step needs about ${formatBytes(e.total)} (weights and optimizer ${formatBytes(e.parameters)}, ` +
+        `activations ${formatBytes(e.activations)} at crop [${c.crop}] × batch ${c.batchSize}), more than the ` +
+        `${
+          formatBytes(limit)
+        } of memory here: lower --batch-size or the crop (--img-size), or give --force to try anyway`,
+    );
   }
-  await Deno.writeTextFile(path, JSON.stringify(record, null, 2) + "\n");
 }
 
 /**
@@ -349,10 +400,12 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   for (const p of byName.values()) p.requiresGrad = trainableSet.has(p);
   const stepsPerEpoch = c.dropLast ? Math.floor(samples.length / c.batchSize) : Math.ceil(samples.length / c.batchSize);
   if (stepsPerEpoch < 1) {
-    throw new RangeError(
-      `train: batch size ${c.batchSize} exceeds the ${samples.length} training subjects (drop_last)`,
+    throw new TrainInputError(
+      `--batch-size ${c.batchSize} is larger than the training set (${samples.length} subjects): ` +
+        "with drop_last no batch is complete",
     );
   }
+  checkMemory(opts, c, params.reduce((a, p) => a + p.size, 0));
   const totalSteps = c.epochs * stepsPerEpoch;
   const optimizer = new (c.optimizer === "adamw" ? AdamW : Adam)(params, {
     lr: c.lr,
@@ -370,22 +423,50 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const metadata = { ...opts.metadata, "lorapt.config": JSON.stringify(c) };
 
   let start = 0, steps = 0, resumedFrom: number | null = null;
+  const logPath = outDir ? `${outDir}/log.jsonl` : null;
   if (outDir) {
-    const record = { config: c, seed: c.seed, versions, backend: getBackend().name, ...opts.runInfo };
-    await prepareRunDir(outDir, record, opts.resume ?? false);
-    if (opts.resume) {
+    const record = {
+      config: c,
+      seed: c.seed,
+      versions,
+      backend: getBackend().name,
+      ...opts.runInfo,
+      ...(opts.fingerprint ? { fingerprint: opts.fingerprint } : {}),
+      // predict ensembles these files and no other (an earlier run's may lie in the folder).
+      checkpoints: {
+        epochs: plan.keptEpochs.map(epochCheckpointName),
+        ensemble: plan.ensembleEpochs.map(epochCheckpointName),
+      },
+    };
+    const resuming = await openRunFolder(outDir, {
+      record,
+      resume: opts.resume ?? false,
+      overwrite: opts.overwrite ?? false,
+    });
+    await removeStaleTemps(outDir);
+    if (resuming) {
       const path = `${outDir}/resume.safetensors`;
       const exists = await Deno.stat(path).then(() => true, () => false);
       if (exists) {
-        const ck = await readCheckpoint(path);
-        model.loadStateDict(ck.model);
-        if (ck.optimizer) optimizer.loadStateDict(ck.optimizer);
+        let ck;
+        try {
+          ck = await readCheckpoint(path);
+        } catch (e) {
+          throw new TrainInputError(`cannot resume: ${path} is damaged (${(e as Error).message})`);
+        }
+        try {
+          model.loadStateDict(ck.model);
+          if (ck.optimizer) optimizer.loadStateDict(ck.optimizer);
+        } catch (e) {
+          throw new TrainInputError(`cannot resume: ${path} does not fit this run's model (${(e as Error).message})`);
+        }
         start = resumedFrom = ck.info.epochsDone;
         steps = ck.info.steps;
       }
+      await truncateLog(logPath!, { epochsDone: start, steps });
     }
+    await opts.beforeStart?.();
   }
-  const logPath = outDir ? `${outDir}/log.jsonl` : null;
   const bestMetric = opts.best?.metric;
   let best = bestMetric && logPath && start > 0 ? await bestSoFar(logPath, bestMetric, start) : -Infinity;
   const log = async (entry: Record<string, unknown>) => {
@@ -396,7 +477,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   if (resumedFrom !== null) bar?.log(`resumed from ${outDir}/resume.safetensors after epoch ${resumedFrom}`);
 
   const losses: number[] = [];
-  let stopped = false;
+  let stopped = false, interrupted = false;
   for (let epoch = start; epoch < c.epochs && !stopped; epoch++) {
     const rng = epochRng(c.seed, epoch);
     const order = rng.shuffle(Array.from({ length: samples.length }, (_, i) => i));
@@ -457,16 +538,18 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       bar?.log(`eval after epoch ${epoch + 1}: ${Object.entries(scores).map(([k, v]) => `${k} ${v.toFixed(4)}`)}`);
     }
     const last = epoch === c.epochs - 1;
-    if (outDir && (last || (c.checkpointEvery > 0 && (epoch + 1) % c.checkpointEvery === 0))) {
+    interrupted = !last && (opts.interrupt?.aborted ?? false);
+    if (outDir && (last || interrupted || (c.checkpointEvery > 0 && (epoch + 1) % c.checkpointEvery === 0))) {
       const info = { epochsDone: epoch + 1, steps };
       await saveCheckpoint(`${outDir}/resume.safetensors`, model, { optimizer, info, metadata });
       if (last) await saveCheckpoint(`${outDir}/model_last.safetensors`, model, { info, metadata });
     }
+    if (interrupted) break;
   }
   bar?.done();
   optimizer.dispose();
   const seconds = (performance.now() - t0) / 1000;
-  await log({ type: "end", time: new Date().toISOString(), steps, stopped, seconds });
-  const epochsDone = stopped ? Math.floor(steps / stepsPerEpoch) : c.epochs;
-  return { losses, epochsDone, steps, seconds, resumedFrom, stopped };
+  await log({ type: "end", time: new Date().toISOString(), steps, stopped, interrupted, seconds });
+  const epochsDone = stopped || interrupted ? Math.floor(steps / stepsPerEpoch) : c.epochs;
+  return { losses, epochsDone, steps, seconds, resumedFrom, stopped, interrupted };
 }

@@ -32,6 +32,7 @@ export {
 } from "./losses.ts";
 export type { DiceCrossEntropyOptions, LossName, SegmentationLossOptions } from "./losses.ts";
 export {
+  checkFiniteWeights,
   checkpointPlan,
   ensembleCheckpoints,
   epochCheckpointName,
@@ -42,6 +43,10 @@ export {
 } from "./checkpoint.ts";
 export type { Checkpoint, CheckpointInfo, CheckpointPlan, SaveCheckpointOptions } from "./checkpoint.ts";
 export { DEFAULT_TRAIN_CONFIG, epochRng, setTrainMode, train } from "./loop.ts";
+export { firstDifference, openRunFolder, TrainInputError, truncateLog } from "./run_folder.ts";
+export { estimateStepMemory, formatBytes } from "./memory.ts";
+export type { StepMemoryEstimate, StepMemoryInput } from "./memory.ts";
+export type { OpenRunFolderOptions } from "./run_folder.ts";
 export type { LazySamples, TrainConfig, TrainingModel, TrainOptions, TrainResult, TrainSample } from "./loop.ts";
 export { formatDuration, ProgressBar } from "./progress.ts";
 export type { ProgressOptions, ProgressUpdate } from "./progress.ts";

@@ -4,6 +4,9 @@
  * authors' second softmax, the mean over the last k checkpoints, argmax, and
  * removal of small components; {@link openRun} reads what a run folder
  * records, and {@link findScans} turns a file or folder into scans to predict.
+ * Every scan is read and checked (NaN/Inf voxels, geometry, size) and every
+ * checkpoint loaded into the run's model before the first result is handed
+ * out, so a bad input leaves no partial output.
  *
  * A run pre-trained on BraTS (`config.json` records `brats.modalities`)
  * reads BraTS-layout input: `ID/ID_<modality>.nii.gz` for each of the run's
@@ -23,9 +26,12 @@ import {
   loadBratsChannels,
   loadDataset,
   modelPredictor,
+  NAN_POLICIES,
+  type NanPolicy,
   parseBratsModalities,
   type Predictor,
   readNifti,
+  type ReadNiftiOptions,
   removeSmallComponents,
   Rng,
   slidingWindowInference,
@@ -45,8 +51,8 @@ export interface PredictScan {
   id: string;
   /** The file or folder it comes from. */
   path: string;
-  /** The preprocessed input channels and the grid to write on. */
-  load(): Promise<{ channels: Volume[]; reference: Volume }>;
+  /** The preprocessed input channels and the grid to write on; `read` (NaN policy, voxel bound) for NIfTI files. */
+  load(read?: ReadNiftiOptions): Promise<{ channels: Volume[]; reference: Volume }>;
 }
 
 /** The parts of a run's config.json that predict reads (written by the training loop's runInfo). */
@@ -59,6 +65,8 @@ export interface RunRecord {
   rank?: number | null;
   /** Training settings. */
   config?: { epochs?: number; ensemble?: number };
+  /** The checkpoint files the run writes (the training loop's record); predict ensembles no other. */
+  checkpoints?: { epochs?: string[]; ensemble?: string[] };
   /** BraTS runs only. */
   brats?: { modalities?: unknown; mergeLabels?: boolean };
 }
@@ -89,8 +97,12 @@ export interface Run {
 export interface PredictOptions {
   /** Average the last K epoch checkpoints (default: the run's ensemble). */
   ensemble?: number;
-  /** Use this one checkpoint instead of the ensemble. */
+  /** Use this one `.safetensors` checkpoint (of the run's model) instead of the ensemble. */
   checkpoint?: string;
+  /** Input voxels that are NaN or Inf: `"refuse"` (default: the scan is an error) or `"zero"` (set to 0). */
+  nan?: NanPolicy;
+  /** Refuse input images with more voxels than this, checked from the header (default 2^28). */
+  maxVoxels?: number;
   /** Window overlap fraction in [0, 1) (default 0). */
   overlap?: number;
   /** Remove 6-connected foreground components smaller than this many mm³ (default 1000; 0 = off). */
@@ -127,8 +139,8 @@ export function niftiScan(path: string, id: string = path.replace(/^.*\//, "").r
   return {
     id,
     path,
-    load: async () => {
-      const image = await readNifti(path);
+    load: async (read?: ReadNiftiOptions) => {
+      const image = await readNifti(path, read);
       const f32: Volume<Float32Array> = { ...image, data: Float32Array.from(image.data), datatype: "float32" };
       return { channels: [zScore()({ image: f32 }, new Rng(0)).image], reference: image };
     },
@@ -347,6 +359,32 @@ export async function openRun(runDir: string): Promise<Run> {
 }
 
 /**
+ * The ensemble members: the last `k` of the epoch checkpoints that the run's
+ * config.json lists (a folder may still hold an earlier run's files), each
+ * checked to exist; an `explicit` ensemble beyond the list is refused. Runs
+ * written before that list existed use the plan of their epochs and ensemble.
+ */
+async function runEnsemble(r: Run, k: number, explicit: boolean): Promise<string[]> {
+  const listed = r.record.checkpoints?.ensemble;
+  if (!listed) return await inputErrors("run", r.dir, () => ensembleCheckpoints(r.dir, r.epochs, k));
+  if (!explicit) k = Math.min(k, listed.length); // a run shorter than its ensemble keeps every epoch
+  if (k > listed.length) {
+    throw new InputError(
+      "ensemble",
+      ` ${k}: run ${r.dir} keeps ${listed.length} epoch checkpoint${listed.length > 1 ? "s" : ""} ` +
+        `(${listed.join(", ")})`,
+    );
+  }
+  const files = listed.slice(listed.length - k).map((f) => `${r.dir}/${f}`);
+  for (const f of files) {
+    if (!(await Deno.stat(f).then((st) => st.isFile, () => false))) {
+      throw new InputError("run", ` ${r.dir}: ${f} does not exist (the run is unfinished)`);
+    }
+  }
+  return files;
+}
+
+/**
  * Label maps of `scans` (file paths of single-channel NIfTI scans, or
  * {@link PredictScan}s from {@link findScans}) with the run in folder `run`
  * (or opened by {@link openRun}): the mean of the softmaxes of its last
@@ -383,15 +421,40 @@ export async function predict(
   if (!(minMm3 >= 0)) throw new InputError("minMm3", ` ${minMm3} must be ≥ 0`);
   const k = options.ensemble ?? r.ensemble;
   if (!(Number.isInteger(k) && k >= 1)) throw new InputError("ensemble", ` ${k} must be an integer ≥ 1`);
+  const nan = options.nan ?? "refuse", maxVoxels = options.maxVoxels;
+  if (!NAN_POLICIES.includes(nan)) throw new InputError("nan", ` "${nan}" is not one of ${NAN_POLICIES.join(", ")}`);
+  if (maxVoxels !== undefined && !(Number.isInteger(maxVoxels) && maxVoxels >= 1)) {
+    throw new InputError("maxVoxels", ` ${maxVoxels} must be an integer ≥ 1`);
+  }
+  const read: ReadNiftiOptions = { nan, ...(maxVoxels === undefined ? {} : { maxVoxels }) };
+  if (options.checkpoint !== undefined && !options.checkpoint.endsWith(".safetensors")) {
+    throw new InputError(
+      "checkpoint",
+      ` ${options.checkpoint}: predict takes a .safetensors checkpoint written by lorapt; ` +
+        "a PyTorch .pth holds pre-trained weights: fine-tune from it (lorapt finetune --pretrained)",
+    );
+  }
   const list = scans.map((s) => (typeof s === "string" ? niftiScan(s) : s));
   const model = r.model as Module & { forward(x: Tensor): Tensor };
   model.eval();
-  const files = options.checkpoint
-    ? [options.checkpoint]
-    : await inputErrors("run", r.dir, () => ensembleCheckpoints(r.dir, r.epochs, k));
+  const files = options.checkpoint ? [options.checkpoint] : await runEnsemble(r, k, options.ensemble !== undefined);
   const members: Map<string, Tensor>[] = [];
-  for (const f of files) members.push(await loadCheckpoint(f));
+  for (const f of files) {
+    const weights = await loadCheckpoint(f);
+    try {
+      model.loadStateDict(weights); // checked now, so a member of another model fails before any output
+    } catch (e) {
+      throw new InputError(
+        null,
+        `checkpoint ${f} does not fit run ${r.dir}'s model (${r.configPath}): ${(e as Error).message}`,
+      );
+    }
+    members.push(weights);
+  }
   options.onCheckpoints?.(files);
+  // Every scan is read and checked before the first result is handed out; the reads are repeated below,
+  // one scan in memory at a time.
+  for (const scan of list) await inputErrors("input", scan.path, () => scan.load(read));
   // One model, its weights swapped to the member that a call is for.
   let loaded = -1;
   const forward = modelPredictor(model);
@@ -404,7 +467,7 @@ export async function predict(
   });
   const out: PredictedScan[] = [];
   for (const [i, scan] of list.entries()) {
-    const { channels, reference } = await inputErrors("input", scan.path, () => scan.load());
+    const { channels, reference } = await inputErrors("input", scan.path, () => scan.load(read));
     const res = await slidingWindowInference(channels, predictors, {
       window: r.window,
       overlap,

@@ -9,7 +9,7 @@
 import { fromArray, type Tensor } from "../tensor/mod.ts";
 import { createUnetr, UNETR, UNETR_CONFIGS, type UnetrConfig, type UnetrName } from "../models/mod.ts";
 import { loadPthStateDict, readSafetensors, readSafetensorsMetadata, toFloat32 } from "../models/io/mod.ts";
-import { OPTIMIZER_PREFIX } from "./checkpoint.ts";
+import { checkFiniteWeights, OPTIMIZER_PREFIX } from "./checkpoint.ts";
 import { InputError } from "./input_error.ts";
 
 /** Model names the pipeline accepts: `unetr` is `unetr-base`. */
@@ -48,22 +48,28 @@ const WEIGHTS_FILE = /\.(safetensors|pth|pt)$/;
 
 /**
  * Reads `.safetensors` or `.pth` weights and the UNETR config a lorapt file
- * records. A wrong extension or an unreadable file is an
- * {@link InputError} of `option` naming the path.
+ * records. A wrong extension, an unreadable file or a tensor holding NaN/Inf
+ * ({@link checkFiniteWeights}: a diverged run, a damaged file) is an
+ * {@link InputError} of `option` naming the path (and the tensor).
  */
 export async function readPretrained(path: string, option = "pretrained"): Promise<Pretrained> {
   if (!WEIGHTS_FILE.test(path)) throw new InputError(option, ` ${path}: expected a .safetensors or .pth file`);
   try {
     const weights = new Map<string, Tensor>();
+    const float = (raw: Parameters<typeof toFloat32>[0], k: string) => {
+      const data = toFloat32(raw, k);
+      checkFiniteWeights(data, k, path);
+      return fromArray(data, raw.shape);
+    };
     let config: UnetrConfig | null = null;
     if (path.endsWith(".safetensors")) {
       const { tensors, metadata } = await readSafetensors(path);
       for (const [k, raw] of tensors) {
-        if (!k.startsWith(OPTIMIZER_PREFIX)) weights.set(k, fromArray(toFloat32(raw, k), raw.shape));
+        if (!k.startsWith(OPTIMIZER_PREFIX)) weights.set(k, float(raw, k));
       }
       if (metadata[MODEL_KEY]) config = JSON.parse(metadata[MODEL_KEY]);
     } else {
-      for (const [k, raw] of await loadPthStateDict(path)) weights.set(k, fromArray(toFloat32(raw, k), raw.shape));
+      for (const [k, raw] of await loadPthStateDict(path)) weights.set(k, float(raw, k));
     }
     return { weights, config };
   } catch (e) {

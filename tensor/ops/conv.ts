@@ -173,6 +173,16 @@ function triple(op: string, name: string, v: number | Triple | undefined, dflt: 
 }
 
 function parseGeometry(op: string, o: Conv3dOptions): ConvParams {
+  if (o === null || typeof o !== "object" || Array.isArray(o)) {
+    throw new TypeError(`${op}: options must be an object such as { padding: 1 }, got ${JSON.stringify(o)}`);
+  }
+  const known = ["stride", "padding", "dilation", "groups", ...(op === "convTranspose3d" ? ["outputPadding"] : [])];
+  const unknown = Object.keys(o).filter((k) => !known.includes(k));
+  if (unknown.length) {
+    throw new TypeError(
+      `${op}: unknown option${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")} (known: ${known.join(", ")})`,
+    );
+  }
   const groups = o.groups ?? 1;
   if (!Number.isInteger(groups) || groups < 1) throw new ShapeError(`${op}: groups must be a positive integer`);
   return {
@@ -181,6 +191,16 @@ function parseGeometry(op: string, o: Conv3dOptions): ConvParams {
     dilation: triple(op, "dilation", o.dilation, 1, 1),
     groups,
   };
+}
+
+/** A bias slot holding something other than a tensor (e.g. the options, one slot early) is a TypeError. */
+function checkBias(bias: unknown, op: string): void {
+  if (bias === undefined || bias === null || (bias as { isTensor?: boolean }).isTensor === true) return;
+  const shown = typeof bias === "object" ? JSON.stringify(bias) : String(bias);
+  throw new TypeError(
+    `${op}: bias (argument 3) must be a Tensor, null or undefined, got ${shown}; ` +
+      `options go in argument 4: ${op}(x, weight, null, ${shown})`,
+  );
 }
 
 function addBias(y: Tensor, bias: Tensor | null | undefined, op: string): Tensor {
@@ -204,6 +224,7 @@ function addBias(y: Tensor, bias: Tensor | null | undefined, op: string): Tensor
  * ```
  */
 export function conv3d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Conv3dOptions = {}): Tensor {
+  checkBias(bias, "conv3d");
   return addBias(apply(CONV3D, [x, weight], parseGeometry("conv3d", opts)), bias, "conv3d");
 }
 
@@ -218,6 +239,7 @@ export function convTranspose3d(
   bias?: Tensor | null,
   opts: ConvTranspose3dOptions = {},
 ): Tensor {
+  checkBias(bias, "convTranspose3d");
   const p = {
     ...parseGeometry("convTranspose3d", opts),
     outputPadding: triple("convTranspose3d", "outputPadding", opts.outputPadding, 0, 0),

@@ -24,8 +24,27 @@ export interface RandomOptions extends CreateOptions {
   rng?: Rng;
 }
 
-/** Wraps a typed array of the right length as a tensor (copies it). */
+/**
+ * Wraps a typed array of the right length as a tensor (copies it); its dtype
+ * is the array's. A plain JS array is a TypeError: use {@link tensor}, which
+ * makes float32 (a plain array read as bytes would wrap 300 to 44).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { fromArray } from "@lorapt/core";
+ * assert.equal(fromArray(new Int32Array([1, 2, 3, 4]), [2, 2]).dtype, "int32");
+ * assert.throws(() => fromArray([1.5, 2.5] as unknown as Float32Array, [2]), /plain JS array.*use tensor\(/);
+ * ```
+ */
 export function fromArray(data: TypedArray, shape: Shape, backend: Backend = getBackend()): Tensor {
+  if (!ArrayBuffer.isView(data) || data instanceof DataView) {
+    const what = Array.isArray(data) ? "a plain JS array" : data === null ? "null" : `a ${typeof data}`;
+    throw new TypeError(
+      `fromArray: data is ${what}, not a typed array (Float32Array, Int32Array, Uint8Array, …); ` +
+        `for numbers use tensor([…], shape), which makes float32`,
+    );
+  }
   checkShape("fromArray", shape);
   if (data.length !== sizeOf(shape)) {
     throw new ShapeError(`fromArray: ${data.length} values cannot fill shape ${fmtShape(shape)} (${sizeOf(shape)})`);

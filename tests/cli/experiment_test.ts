@@ -78,7 +78,7 @@ Deno.test("lorapt experiment: bad input exits 2 with one line naming the flag or
       ],
       [[...ok, "--epochs", "0"], /^lorapt experiment: --epochs "0" must be an integer in 1\.\.∞$/],
       [[...ok, "--hd", "hd99"], /^lorapt experiment: --hd "hd99" is not one of hd95, hdmax$/],
-      [[...ok, "--backend", "tpu"], /^lorapt experiment: --backend "tpu" is not one of auto, cpu, webgpu$/],
+      [[...ok, "--backend", "tpu"], /^lorapt experiment: --backend "tpu" is not one of auto, native, webgpu, cpu$/],
       [
         [...ok, "--pretrained", `${dir}/none.safetensors`],
         /^lorapt experiment: --pretrained: file .*none\.safetensors does not exist$/,

@@ -171,7 +171,7 @@ Deno.test("readNifti reads a hand-built big-endian int16 file with scl_slope and
   values.forEach((x, i) => new DataView(body.buffer).setInt16(2 * i, x, false));
   const path = tmp(".nii");
   await Deno.writeFile(path, concat(hdr, body));
-  const vol = await readNifti(path);
+  const vol = await readNifti(path, { allowSingleton: true });
   assert.deepEqual(vol.shape, [2, 3, 1]);
   assert.equal(vol.datatype, "float32");
   assert.deepEqual([...vol.data], values.map((x) => 2 * x - 1));
@@ -193,12 +193,12 @@ Deno.test("readNifti prefers the sform over a higher-coded qform, and falls back
   });
   const p1 = tmp(".nii");
   await Deno.writeFile(p1, concat(both, new Uint8Array([9])));
-  assertAffineClose((await readNifti(p1)).affine, [...srow, [0, 0, 0, 1]]);
+  assertAffineClose((await readNifti(p1, { allowSingleton: true })).affine, [...srow, [0, 0, 0, 1]]);
 
   const neither = header({ dims: [1, 1, 1], code: 2, bitpix: 8, pixdim: [0, 0.5, 0.7, 3] });
   const p2 = tmp(".nii.gz");
   await Deno.writeFile(p2, await gzip(concat(neither, new Uint8Array([9]))));
-  const v2 = await readNifti(p2);
+  const v2 = await readNifti(p2, { allowSingleton: true });
   assertAffineClose(v2.affine, [[0.5, 0, 0, 0], [0, 0.7, 0, 0], [0, 0, 3, 0], [0, 0, 0, 1]]);
   assert.deepEqual([...v2.data], [9]);
 });
@@ -246,21 +246,110 @@ Deno.test("readNifti errors name the file: corrupt gzip, magic, dims, datatype, 
   }
 });
 
-Deno.test("readNifti warns once with the count of NaN/Inf voxels", async () => {
+Deno.test("readNifti refuses NaN/Inf voxels with their count, or sets them to 0 with nan: zero", async () => {
   const data = Float32Array.from([1, NaN, 2, Infinity, -Infinity, 3, 4, 5]);
   const path = tmp(".nii.gz");
   await writeNifti(path, makeVolume(data, [2, 2, 2]));
-  const warnings: string[] = [];
-  const original = console.warn;
-  console.warn = (msg: string) => warnings.push(msg);
-  try {
-    await readNifti(path);
-  } finally {
-    console.warn = original;
+  await assert.rejects(readNifti(path), (e: Error) => {
+    assert.match(e.message, /3 voxels are NaN or Inf \(of 8\)/);
+    assert.ok(e.message.includes(path));
+    return true;
+  });
+  const zeroed = await readNifti(path, { nan: "zero" });
+  assert.deepEqual([...zeroed.data], [1, 0, 2, 0, 0, 3, 4, 5]);
+  // A float image whose scl_slope makes a value overflow counts too.
+  const hdr = header({ dims: [2, 2, 2], code: 16, bitpix: 32, slope: 1e38 });
+  const body = new Float32Array([1, 2, 3, 4, 5, 6, 7, 10]);
+  const scaled = tmp(".nii");
+  await Deno.writeFile(scaled, concat(hdr, new Uint8Array(body.buffer)));
+  await assert.rejects(readNifti(scaled), /5 voxels are NaN or Inf/); // 4e38 … 1e39 overflow float32
+  await assert.rejects(readNifti(path, { nan: "keep" as "zero" }), /nan "keep" is not one of refuse, zero/);
+});
+
+Deno.test("readNifti refuses a zero voxel size and a singular affine, naming the header field", async () => {
+  const body = new Uint8Array(8);
+  const cases: [string, Uint8Array, RegExp][] = [
+    [
+      "zero-pixdim.nii",
+      header({ dims: [2, 2, 2], code: 2, bitpix: 8, pixdim: [1, 1, 0, 1] }),
+      /affine from pixdim \[1,0,1\] \(no sform or qform\) is singular/,
+    ],
+    [
+      "qform-zero.nii",
+      header({ dims: [2, 2, 2], code: 2, bitpix: 8, pixdim: [1, 0, 1, 1], qformCode: 1 }),
+      /affine from the qform with pixdim \[0,1,1\] is singular/,
+    ],
+    [
+      "sform-singular.nii",
+      header({
+        dims: [2, 2, 2],
+        code: 2,
+        bitpix: 8,
+        sformCode: 1,
+        srow: [[1, 0, 0, 0], [2, 0, 0, 0], [0, 0, 1, 0]],
+      }),
+      /affine from the sform \(srow_x, srow_y, srow_z\) is singular/,
+    ],
+  ];
+  for (const [name, hdr, pattern] of cases) {
+    const path = `${dir}/${name}`;
+    await Deno.writeFile(path, concat(hdr, body));
+    await assert.rejects(readNifti(path), (e: Error) => {
+      assert.match(e.message, pattern);
+      assert.ok(e.message.includes(path), `${e.message} names ${path}`);
+      return true;
+    });
   }
-  assert.equal(warnings.length, 1);
-  assert.match(warnings[0], /3 voxels are NaN or Inf/);
-  assert.ok(warnings[0].includes(path));
+});
+
+Deno.test("readNifti refuses 2-D and singleton-axis images unless allowSingleton", async () => {
+  const path = tmp(".nii.gz");
+  await writeNifti(path, makeVolume(new Float32Array(40 * 40), [40, 40, 1]));
+  await assert.rejects(readNifti(path), /dims \[40,40,1\] have an axis of size 1/);
+  assert.deepEqual((await readNifti(path, { allowSingleton: true })).shape, [40, 40, 1]);
+  const flat = `${dir}/flat.nii`;
+  await Deno.writeFile(flat, concat(header({ dims: [3, 4], code: 2, bitpix: 8 }), new Uint8Array(12)));
+  await assert.rejects(readNifti(flat), /flat\.nii: dims \[3,4,1\] have an axis of size 1/);
+});
+
+Deno.test("readNifti checks the header's voxel count against maxVoxels before inflating the rest", async () => {
+  // 64³ uint8 claimed; the bytes after the first 64 KiB of voxels are corrupt. With
+  // the bound below 64³ the error is the bound, so inflating stopped at the header.
+  const n = 64 ** 3;
+  const good = await gzip(concat(header({ dims: [64, 64, 64], code: 2, bitpix: 8 }), new Uint8Array(n)));
+  const broken = good.slice(0, 200);
+  const path = `${dir}/bomb.nii.gz`;
+  await Deno.writeFile(path, concat(broken, new Uint8Array(4096).fill(0xa5)));
+  await assert.rejects(readNifti(path, { maxVoxels: n - 1 }), (e: Error) => {
+    assert.match(e.message, /dims \[64,64,64\] give 262144 voxels, more than the bound of 262143/);
+    assert.match(e.message, /--max-voxels/);
+    assert.ok(e.message.includes(path));
+    return true;
+  });
+  // With the bound at 64³ the header passes and the corrupt rest is found.
+  await assert.rejects(readNifti(path, { maxVoxels: n }), /truncated or corrupt gzip/);
+  const ok = `${dir}/ok.nii.gz`;
+  await Deno.writeFile(ok, good);
+  assert.equal((await readNifti(ok, { maxVoxels: n })).data.length, n);
+  await assert.rejects(readNifti(ok, { maxVoxels: 1000 }), /more than the bound of 1000/);
+});
+
+Deno.test("readNifti names vox_offset when it is NaN or lies beyond the file", async () => {
+  const cases: [string, number, RegExp][] = [
+    ["nan-offset.nii", NaN, /vox_offset is NaN, not a byte offset/],
+    ["far-offset.nii", 100000, /vox_offset 100000 lies beyond the file's 360 bytes/],
+    ["far-offset.nii.gz", 100000, /vox_offset 100000 lies beyond the file's 360 bytes/],
+  ];
+  for (const [name, voxOffset, pattern] of cases) {
+    const bytes = concat(header({ dims: [2, 2, 2], code: 2, bitpix: 8, voxOffset }), new Uint8Array(8));
+    const path = `${dir}/${name}`;
+    await Deno.writeFile(path, name.endsWith(".gz") ? await gzip(bytes) : bytes);
+    await assert.rejects(readNifti(path), (e: Error) => {
+      assert.match(e.message, pattern);
+      assert.ok(e.message.includes(path));
+      return true;
+    });
+  }
 });
 
 Deno.test("writeNifti copies the geometry of a reference and checks its shape", async () => {

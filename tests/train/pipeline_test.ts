@@ -93,15 +93,21 @@ for (const method of ["pissa", "lora-pt"]) {
   });
 }
 
-Deno.test("evaluate: Dice and HD95 against a hand-computed case; another grid or a non-binary truth is an InputError", () => {
+Deno.test("evaluate: Dice and HD95 against a hand-computed case; another grid, a non-binary truth or prediction is an InputError", () => {
   // Truth: voxels 0 and 1 of a 4×1×1 row; prediction: voxels 1 and 2. Dice = 2·1 / (2 + 2).
   const truth = makeVolume(new Uint8Array([1, 1, 0, 0]), [4, 1, 1]);
   const pred = makeVolume(new Uint8Array([0, 1, 1, 0]), [4, 1, 1]);
   const m = evaluate(pred, truth, { id: "a" });
   assert.equal(m.dice, 0.5);
   assert.equal(m.id, "a");
-  // Prediction label 2 is not foreground (label 1, as the authors score).
-  assert.equal(evaluate(makeVolume(new Uint8Array([2, 2, 0, 0]), [4, 1, 1]), truth).dice, 0);
+  // Prediction label 2 is refused (never silently background) unless predLabelMap says what it is.
+  const two = makeVolume(new Uint8Array([2, 2, 0, 0]), [4, 1, 1]);
+  assert.throws(
+    () => evaluate(two, truth),
+    (e) => e instanceof InputError && e.option === "pred" && /2 \(2 voxels\)/.test(e.message),
+  );
+  assert.equal(evaluate(two, truth, { predLabelMap: { 2: 1 } }).dice, 1); // [1,1,0,0] is the truth
+  assert.equal(evaluate(two, truth, { predLabelMap: { 2: 0 } }).dice, 0);
   assert.throws(
     () => evaluate(makeVolume(new Uint8Array(8), [8, 1, 1]), truth, { names: ["p.nii.gz", "t.nii.gz"] }),
     (e) =>
