@@ -1,13 +1,14 @@
 /**
  * `deno task bench`: every benchmark, each printing ratios against a peer
- * measured in the same run. `deno task bench cpu`, `… native`, `… webgpu`, `… talgebra`, `… data`, `… unetr` or
- * `… notebooks` runs one.
+ * measured in the same run. `deno task bench cpu`, `… native`, `… webgpu`, `… talgebra`, `… data`, `… unetr`,
+ * `… predict` or `… notebooks` runs one.
  * @module
  */
 import { benchCpuOps } from "./cpu_ops.ts";
 import { benchData } from "./data.ts";
 import { benchNative } from "./native.ts";
 import { benchNotebooks } from "./notebooks.ts";
+import { benchPredict } from "./predict.ts";
 import { benchTalgebra } from "./talgebra.ts";
 import { benchUnetrStep } from "./unetr_step.ts";
 import { benchWebgpu } from "./webgpu.ts";
@@ -20,5 +21,6 @@ if (import.meta.main) {
   if (!only || only === "talgebra") await benchTalgebra();
   if (!only || only === "data") await benchData();
   if (!only || only === "unetr") await benchUnetrStep();
+  if (!only || only === "predict") await benchPredict();
   if (!only || only === "notebooks") await benchNotebooks();
 }
