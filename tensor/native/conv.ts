@@ -7,8 +7,8 @@
  *
  * - **pointwise** (1³, stride 1, no padding: the residual `conv3` and the
  *   output block): the input is already the GEMM operand, `Y = W·X`.
- * - **shifted GEMMs** (stride 1 with at least {@link SHIFT_MIN_CHANNELS}
- *   input channels per group: the 3³ pad 1 convs of every res block, and
+ * - **shifted GEMMs** (stride 1 with at least
+ *   {@link NativeConvTuning.shiftMinChannels} input channels per group: the 3³ pad 1 convs of every res block, and
  *   their input gradients): the input is copied once onto a zero-padded grid
  *   `[C, Dp, Hp, Wp]`, the output is computed on that grid, and kernel tap
  *   (a, b, c) is one GEMM `Y += W_t · Xp[:, off_t …]` whose B operand is the
@@ -21,7 +21,7 @@
  * - **im2col in chunks** (everything else: stride 2 down-convs, the ViT's 16³
  *   stride 16 patch embedding, the 1-channel first conv, dilation with
  *   stride): column blocks of whole output rows, the column buffer bounded
- *   by {@link NativeConvTuning.maxTempBytes}. With stride = kernel the
+ *   by {@link NativeConvTuning.colBlockBytes} (cache-sized). With stride = kernel the
  *   columns are a permutation of the input, so no work is duplicated.
  *
  * convTranspose3d with stride 1 is conv3d with the kernel flipped and its
@@ -56,14 +56,18 @@ export interface NativeConvTuning {
   maxTempBytes: number;
   /** Output columns accumulated per GEMM chunk on the shifted path (cache-sized; default 8192). */
   gemmColumns: number;
-  /** Output columns per im2col / col2im block, before the byte bound (default 8192). */
-  colColumns: number;
+  /** Target bytes of one im2col / col2im block, so that it is re-read from cache by the GEMM (default 1 MiB). */
+  colBlockBytes: number;
+  /** Input channels per group from which stride-1 convolutions take shifted GEMMs instead of im2col (default 1: all). */
+  shiftMinChannels: number;
 }
 
-/** Input channels per group from which stride-1 convolutions take shifted GEMMs instead of im2col. */
-export const SHIFT_MIN_CHANNELS = 8;
-
-const tuning: NativeConvTuning = { maxTempBytes: 64 * 2 ** 20, gemmColumns: 8192, colColumns: 8192 };
+const tuning: NativeConvTuning = {
+  maxTempBytes: 64 * 2 ** 20,
+  gemmColumns: 8192,
+  colBlockBytes: 2 ** 20,
+  shiftMinChannels: 1,
+};
 
 /**
  * Sets some of the tuning sizes and returns the previous ones (tests lower
@@ -124,7 +128,7 @@ const taps = (q: Problem): number => q.K[0] * q.K[1] * q.K[2];
 const pointwise = (q: Problem): boolean =>
   taps(q) === 1 && q.s.every((v) => v === 1) && q.p.every((v) => v === 0) &&
   q.OD === q.D && q.OH === q.H && q.OW === q.W;
-const shifted = (q: Problem): boolean => q.s.every((v) => v === 1) && q.C / q.groups >= SHIFT_MIN_CHANNELS;
+const shifted = (q: Problem): boolean => q.s.every((v) => v === 1) && q.C / q.groups >= tuning.shiftMinChannels;
 
 /** Weight [O, Cg, T] → [T, O, Cg], so that each tap's O×Cg matrix is contiguous. */
 function tapMajor(w: Float32Array, O: number, Cg: number, T: number): Float32Array {
@@ -281,7 +285,7 @@ function wgradShifted(X: Float32Array, GY: Float32Array, q: Problem, dwt: Float3
 
 /** Rows of `rowLen` columns per im2col / col2im block whose buffer has `bufRows` rows. */
 function blockRows(rowLen: number, bufRows: number): number {
-  const cols = Math.min(tuning.colColumns, Math.floor(tuning.maxTempBytes / 4 / bufRows));
+  const cols = Math.floor(Math.min(tuning.colBlockBytes, tuning.maxTempBytes) / 4 / bufRows);
   return Math.max(1, Math.floor(cols / rowLen));
 }
 
