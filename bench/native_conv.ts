@@ -162,6 +162,15 @@ function cpuKind(): string {
   }
 }
 
+/** The 1-minute load average (timings on a shared machine swing with it), or "?" where the OS does not say. */
+function loadAverage(): string {
+  try {
+    return Deno.loadavg()[0].toFixed(1);
+  } catch {
+    return "?";
+  }
+}
+
 const PASSES = ["forward", "input", "weight"] as const;
 const LABEL: Record<(typeof PASSES)[number], string> = {
   forward: "forward",
@@ -182,7 +191,7 @@ export async function benchNativeConv(): Promise<void> {
   console.log(
     `native conv: ${cpuKind()}; ${st.library}, OpenBLAS core ${st.core ?? "?"}${
       coretype ? ` (OPENBLAS_CORETYPE=${coretype})` : ""
-    }, ${st.threads ?? "?"} threads; best of ${reps}`,
+    }, ${st.threads ?? "?"} threads; best of ${reps}; load average ${loadAverage()}`,
   );
   const skipTorch = Deno.env.get("NATIVE_CONV_TORCH") === "0";
   const torch: TorchOut = skipTorch ? { skip: "NATIVE_CONV_TORCH=0" } : await timeTorch(specs, reps);

@@ -7,9 +7,10 @@
  *
  * - **pointwise** (1³, stride 1, no padding: the residual `conv3` and the
  *   output block): the input is already the GEMM operand, `Y = W·X`.
- * - **shifted GEMMs** (stride 1 with at least
- *   {@link NativeConvTuning.shiftMinChannels} input channels per group: the 3³ pad 1 convs of every res block, and
- *   their input gradients): the input is copied once onto a zero-padded grid
+ * - **shifted GEMMs** (every stride-1 conv, from
+ *   {@link NativeConvTuning.shiftMinChannels} input channels per group, by
+ *   default all: the 3³ pad 1 convs of every res block and their input
+ *   gradients): the input is copied once onto a zero-padded grid
  *   `[C, Dp, Hp, Wp]`, the output is computed on that grid, and kernel tap
  *   (a, b, c) is one GEMM `Y += W_t · Xp[:, off_t …]` whose B operand is the
  *   padded input offset by `off_t = a·d·Hp·Wp + b·d·Wp + c·d` — no im2col
@@ -18,11 +19,12 @@
  *   {@link NativeConvTuning.gemmColumns} so that the 27 GEMMs of a chunk
  *   re-read it from cache, not memory. The weight gradient is the same
  *   loop with `dW_t += GYp · Xp[:, off_t …]ᵀ`.
- * - **im2col in chunks** (everything else: stride 2 down-convs, the ViT's 16³
- *   stride 16 patch embedding, the 1-channel first conv, dilation with
- *   stride): column blocks of whole output rows, the column buffer bounded
- *   by {@link NativeConvTuning.colBlockBytes} (cache-sized). With stride = kernel the
- *   columns are a permutation of the input, so no work is duplicated.
+ * - **im2col in chunks** (strided convs: the input gradient of UNETR's 2³
+ *   stride 2 upsampling, the ViT's 16³ stride 16 patch embedding, and their
+ *   weight gradients): column blocks of whole output rows, each block about
+ *   {@link NativeConvTuning.colBlockBytes} (cache-sized). With stride =
+ *   kernel the columns are a permutation of the input, so nothing is
+ *   duplicated.
  *
  * convTranspose3d with stride 1 is conv3d with the kernel flipped and its
  * two channel axes swapped, padding `d·(k−1) − p` (negative padding crops),
@@ -30,11 +32,22 @@
  * upsampling) it is one GEMM `colᵀ = Wᵀ·X` per chunk of input rows followed
  * by col2im (a scatter-add; a plain permutation when stride = kernel).
  *
- * Why these: measured on conv3d 1×32×64³ → 32, 3³ pad 1 (bench/native_conv.ts,
- * Sapphire Rapids, 2 cores, OpenBLAS SkylakeX), im2col in 4096-column chunks
- * spent more time filling the 864-row column buffer in TypeScript than
- * OpenBLAS spent in the GEMM; shifted GEMMs copy the input once and leave
- * all the work to OpenBLAS. The numbers are in the module doc of the bench.
+ * Why these, measured (2026-12-03, Intel Sapphire Rapids, 2 cores, AVX-512,
+ * OpenBLAS 0.3.21 SkylakeX kernels; the machine was shared, load average 5–10,
+ * so same-run A/B pairs, not absolute numbers, decided):
+ * - conv3d 1×32×64³ → 32, 3³ pad 1 in `bench/native_conv.ts`: shifted GEMMs
+ *   15–22 GFLOP/s wall-clock for forward, input and weight gradient against
+ *   7–11 for im2col (in 8192-column blocks, the 864-row column buffer filled
+ *   in TypeScript: the fill cost more than the GEMM). At 1, 2, 4, 8 and 16
+ *   input channels (UNETR-small's 64³ convs, batch 2) shifted GEMMs were
+ *   1–10× faster than im2col in every pass, so every stride-1 conv takes them.
+ * - Per core (OpenBLAS on 1 thread, CPU time): an isolated 32×8192×32 tap
+ *   GEMM runs at 78 GFLOP/s (1024³: 126), the whole shifted conv at 52–59
+ *   (fwd, dx) and 42–46 (dw); the rest is the padded copy and the crop
+ *   (about 15%). A tap GEMM reuses each packed input element only O = 32
+ *   times, which caps it below a large GEMM; folding the 3 W-taps into
+ *   K = 96 did not raise the isolated GEMM's rate, so it was not done.
+ *   `gemmColumns` 2048–16384 measured alike; 8192 is kept.
  *
  * Every temporary buffer (padded input slab, column block, output chunk) is
  * at most {@link NativeConvTuning.maxTempBytes}, except that one output row
