@@ -143,14 +143,11 @@ const pointwise = (q: Problem): boolean =>
   q.OD === q.D && q.OH === q.H && q.OW === q.W;
 const shifted = (q: Problem): boolean => q.s.every((v) => v === 1) && q.C / q.groups >= tuning.shiftMinChannels;
 
-/** Weight [O, Cg, T] → [T, O, Cg], so that each tap's O×Cg matrix is contiguous. */
+/** Weight [O, Cg, T] → [T, O, Cg], so that each tap's O×Cg matrix is contiguous (written in order). */
 function tapMajor(w: Float32Array, O: number, Cg: number, T: number): Float32Array {
   const r = new Float32Array(w.length);
-  for (let o = 0; o < O; o++) {
-    for (let c = 0; c < Cg; c++) {
-      const src = (o * Cg + c) * T;
-      for (let t = 0; t < T; t++) r[(t * O + o) * Cg + c] = w[src + t];
-    }
+  for (let t = 0, dst = 0; t < T; t++) {
+    for (let oc = 0; oc < O * Cg; oc++) r[dst++] = w[oc * T + t];
   }
   return r;
 }
@@ -175,7 +172,8 @@ function grid(q: Problem, Cg: number, Og: number): Grid {
   const Hp = q.OH + (KH - 1) * dh, Wp = q.OW + (KW - 1) * dw, plane = Hp * Wp, halo = (KD - 1) * dd;
   const floats = Math.floor(tuning.maxTempBytes / 4);
   const S = Math.max(1, Math.min(q.OD, Math.floor(floats / (Cg * plane)) - halo));
-  const rows = Math.max(1, Math.min(Math.floor(tuning.gemmColumns / Wp), Math.floor(floats / (Og * Wp))));
+  const needed = Math.min(S, q.OD) * Hp; // padded rows of one slab's output
+  const rows = Math.max(1, Math.min(Math.floor(tuning.gemmColumns / Wp), Math.floor(floats / (Og * Wp)), needed));
   const offs = new Int32Array(KD * KH * KW);
   for (let a = 0, t = 0; a < KD; a++) {
     for (let b = 0; b < KH; b++) for (let c = 0; c < KW; c++) offs[t++] = a * dd * plane + b * dh * Wp + c * dw;
@@ -183,7 +181,15 @@ function grid(q: Problem, Cg: number, Og: number): Grid {
   return { Hp, Wp, plane, halo, S, Lc: rows * Wp, offs };
 }
 
-/** Copies x[n, c0 … c0+Cg, planes od0 − p … ] onto the zero-padded slab `xs` [Cg, Sp, Hp, Wp]. */
+/**
+ * Copies x[n, c0 … c0+Cg, planes od0 − p … ] onto the zero-padded slab `xs`
+ * [Cg, Sp, Hp, Wp]. Only the cells that hold input are written, and planes
+ * outside the input are zeroed. The border cells (rows and columns of
+ * padding) are never written, so they stay zero from the buffer's
+ * allocation: `Sp` changes the channel stride by whole planes only, so
+ * every layout has its border cells at the same offsets within a plane.
+ * This saves a fill call per padded row.
+ */
 function fillSlab(
   X: Float32Array,
   q: Problem,
@@ -195,8 +201,9 @@ function fillSlab(
   Sp: number,
   xs: Float32Array,
 ): void {
-  const { D, H, W } = q, { Hp, Wp, plane } = gr, [pd, ph, pw] = q.p;
+  const { D, H, W } = q, { Wp, plane } = gr, [pd, ph, pw] = q.p;
   const zw0 = Math.max(0, pw), zw1 = Math.min(Wp, W + pw); // padded columns that hold input
+  const zh0 = Math.max(0, ph), zh1 = Math.min(gr.Hp, H + ph); // padded rows that hold input
   for (let c = 0; c < Cg; c++) {
     const xc = (n * q.C + c0 + c) * D * H * W;
     for (let zd = 0; zd < Sp; zd++) {
@@ -205,16 +212,9 @@ function fillSlab(
         xs.fill(0, pbase, pbase + plane);
         continue;
       }
-      for (let zh = 0; zh < Hp; zh++) {
-        const ih = zh - ph, row = pbase + zh * Wp;
-        if (ih < 0 || ih >= H || zw1 <= zw0) {
-          xs.fill(0, row, row + Wp);
-          continue;
-        }
-        if (zw0 > 0) xs.fill(0, row, row + zw0);
-        const src = xc + (id * H + ih) * W - pw;
+      for (let zh = zh0; zh < zh1; zh++) {
+        const row = pbase + zh * Wp, src = xc + (id * H + zh - ph) * W - pw;
         for (let zw = zw0; zw < zw1; zw++) xs[row + zw] = X[src + zw];
-        if (zw1 < Wp) xs.fill(0, row + zw1, row + Wp);
       }
     }
   }
@@ -281,7 +281,7 @@ function wgradShifted(X: Float32Array, GY: Float32Array, q: Problem, dwt: Float3
               }
               const src = go + (zd * q.OH + zh) * q.OW;
               for (let w = 0; w < q.OW; w++) gc[dst + w] = GY[src + w];
-              gc.fill(0, dst + q.OW, dst + Wp);
+              // Columns OW … Wp of a row are never written: chunks start on whole rows, so they stay zero.
             }
           }
           for (let t = 0; t < T; t++) {

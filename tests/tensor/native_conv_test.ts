@@ -238,13 +238,17 @@ nativeTest("native convolutions give the same results when every chunk loop runs
   });
 });
 
-nativeTest("native conv3d on a 16-channel 12×13×14 volume matches the CPU reference with 64 KiB chunks", async () => {
-  // Padded planes of 15·16 floats: a 64 KiB bound gives depth slabs of 2 output planes (6 slabs), and 256-column
-  // GEMM chunks split each slab's 446 columns in two, so both loops run more than once.
-  await withTuning(
-    { maxTempBytes: 65536, gemmColumns: 256 },
-    () => compare({ name: "16→16, 3³ pad 1, 12×13×14", x: [1, 16, 12, 13, 14], w: [16, 16, 3, 3, 3], padding: 1 }, 400),
-  );
+nativeTest("native conv3d on 16-channel volumes matches the CPU reference with 64 KiB chunks", async () => {
+  // Padded planes of 15·16 floats: a 64 KiB bound gives depth slabs of 2 output planes, and 256-column GEMM chunks
+  // split each slab's 446 columns in two, so both loops run more than once. At depth 5 the slabs are 2, 2, 1 planes
+  // deep, so the slab layout changes within an item and again at the next item of the batch.
+  await withTuning({ maxTempBytes: 65536, gemmColumns: 256 }, async () => {
+    await compare({ name: "16→16, 3³ pad 1, 12×13×14", x: [1, 16, 12, 13, 14], w: [16, 16, 3, 3, 3], padding: 1 }, 400);
+    await compare(
+      { name: "16→4, 3³ pad 1, 2×16×5×13×14", x: [2, 16, 5, 13, 14], w: [4, 16, 3, 3, 3], padding: 1 },
+      401,
+    );
+  });
 });
 
 nativeTest("native conv3d in float64 takes the CPU reference kernel", async () => {
