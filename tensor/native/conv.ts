@@ -53,7 +53,8 @@
  * at most {@link NativeConvTuning.maxTempBytes}, except that one output row
  * (im2col) or one padded output plane plus its halo (shifted) is the
  * smallest unit; the padded input is split into depth slabs when it exceeds
- * the bound. Threads: OpenBLAS's own (both cores here); the copies are plain
+ * the bound. The three temporary buffers are kept for the next call
+ * ({@link releaseNativeConvScratch} drops them). Threads: OpenBLAS's own (both cores here); the copies are plain
  * loops over typed arrays.
  * @module
  */
@@ -73,6 +74,11 @@ export interface NativeConvTuning {
   colBlockBytes: number;
   /** Input channels per group from which stride-1 convolutions take shifted GEMMs instead of im2col (default 1: all). */
   shiftMinChannels: number;
+}
+
+/** Drops the temporary buffers that the native convolutions keep between calls (up to 3 × maxTempBytes). */
+export function releaseNativeConvScratch(): void {
+  scratchBuffers.clear();
 }
 
 const tuning: NativeConvTuning = {
@@ -152,6 +158,59 @@ function tapMajor(w: Float32Array, O: number, Cg: number, T: number): Float32Arr
   return r;
 }
 
+// Temporary buffers are kept between calls, one per role, so that a training step does not pay the page faults of
+// fresh allocations each time (about 0.5 ms per MiB here, 13% of a 64³ conv); each is at most maxTempBytes, apart
+// from the smallest units named in the module doc.
+const scratchBuffers = new Map<string, Float32Array>();
+
+/** A buffer of `floats` for `role` ("slab", "chunk", "col"), zeroed when `zero`. */
+function scratch(role: string, floats: number, zero: boolean): Float32Array {
+  const b = scratchBuffers.get(role);
+  if (!b || b.length < floats) {
+    const fresh = new Float32Array(floats); // a new buffer is zero already
+    scratchBuffers.set(role, fresh);
+    return fresh;
+  }
+  const v = b.subarray(0, floats);
+  if (zero) v.fill(0);
+  return v;
+}
+
+// The innermost loops are these small functions rather than loops inside the big ones: V8 optimises a function that
+// is called often and inlines it, while a hot loop deep in a function that runs a few times only gets on-stack
+// replacement, which it left again and again here ("exit from OSR'd inner loop", 3–5× slower col2im).
+
+/** dst[d + i] = src[s + i·stride] for i < n. */
+function copyRun(dst: Float32Array, d: number, src: Float32Array, s: number, stride: number, n: number): void {
+  if (stride === 1) { for (let i = 0; i < n; i++) dst[d + i] = src[s + i]; }
+  else for (let i = 0; i < n; i++) dst[d + i] = src[s + i * stride];
+}
+
+/** dst[d + i·k + j] = src[s + j·ld + i] for i < n, j < k: k rows of a column block interleaved into one output row. */
+function interleave(
+  dst: Float32Array,
+  d: number,
+  src: Float32Array,
+  s: number,
+  ld: number,
+  n: number,
+  k: number,
+): void {
+  if (k === 2) {
+    for (let i = 0; i < n; i++) {
+      dst[d + 2 * i] = src[s + i];
+      dst[d + 2 * i + 1] = src[s + ld + i];
+    }
+    return;
+  }
+  for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) dst[d + i * k + j] = src[s + j * ld + i];
+}
+
+/** dst[d + i·stride] += src[s + i] for i < n. */
+function addRun(dst: Float32Array, d: number, stride: number, src: Float32Array, s: number, n: number): void {
+  for (let i = 0; i < n; i++) dst[d + i * stride] += src[s + i];
+}
+
 // ---------------------------------------------------------------- shifted GEMMs
 
 /** Geometry of the padded grid and its depth slabs for a stride-1 problem. */
@@ -214,7 +273,7 @@ function fillSlab(
       }
       for (let zh = zh0; zh < zh1; zh++) {
         const row = pbase + zh * Wp, src = xc + (id * H + zh - ph) * W - pw;
-        for (let zw = zw0; zw < zw1; zw++) xs[row + zw] = X[src + zw];
+        copyRun(xs, row + zw0, X, src + zw0, 1, zw1 - zw0);
       }
     }
   }
@@ -224,8 +283,8 @@ function fillSlab(
 function convShifted(X: Float32Array, wt: Float32Array, q: Problem, Y: Float32Array): void {
   const G = q.groups, Cg = q.C / G, Og = q.O / G, T = taps(q), P = q.OD * q.OH * q.OW;
   const gr = grid(q, Cg, Og), { Hp, Wp, plane, halo, S, Lc, offs } = gr;
-  const xs = new Float32Array(Cg * (Math.min(S, q.OD) + halo) * plane);
-  const yc = new Float32Array(Og * Lc);
+  const xs = scratch("slab", Cg * (Math.min(S, q.OD) + halo) * plane, true);
+  const yc = scratch("chunk", Og * Lc, false); // every tap-0 GEMM overwrites the columns it uses
   for (let n = 0; n < q.N; n++) {
     for (let g = 0; g < G; g++) {
       for (let od0 = 0; od0 < q.OD; od0 += S) {
@@ -246,7 +305,7 @@ function convShifted(X: Float32Array, wt: Float32Array, q: Problem, Y: Float32Ar
               const zd = Math.floor(r / Hp), zh = r - zd * Hp;
               if (zh >= q.OH) continue;
               const src = o * Lc + (r - r0) * Wp, dst = yo + (zd * q.OH + zh) * q.OW;
-              for (let w = 0; w < q.OW; w++) Y[dst + w] = yc[src + w];
+              copyRun(Y, dst, yc, src, 1, q.OW);
             }
           }
         }
@@ -259,8 +318,8 @@ function convShifted(X: Float32Array, wt: Float32Array, q: Problem, Y: Float32Ar
 function wgradShifted(X: Float32Array, GY: Float32Array, q: Problem, dwt: Float32Array): void {
   const G = q.groups, Cg = q.C / G, Og = q.O / G, T = taps(q), P = q.OD * q.OH * q.OW;
   const gr = grid(q, Cg, Og), { Hp, Wp, plane, halo, S, Lc, offs } = gr;
-  const xs = new Float32Array(Cg * (Math.min(S, q.OD) + halo) * plane);
-  const gc = new Float32Array(Og * Lc);
+  const xs = scratch("slab", Cg * (Math.min(S, q.OD) + halo) * plane, true);
+  const gc = scratch("chunk", Og * Lc, true); // its columns OW … Wp must be zero
   for (let n = 0; n < q.N; n++) {
     for (let g = 0; g < G; g++) {
       for (let od0 = 0; od0 < q.OD; od0 += S) {
@@ -280,7 +339,7 @@ function wgradShifted(X: Float32Array, GY: Float32Array, q: Problem, dwt: Float3
                 continue;
               }
               const src = go + (zd * q.OH + zh) * q.OW;
-              for (let w = 0; w < q.OW; w++) gc[dst + w] = GY[src + w];
+              copyRun(gc, dst, GY, src, 1, q.OW);
               // Columns OW … Wp of a row are never written: chunks start on whole rows, so they stay zero.
             }
           }
@@ -335,8 +394,7 @@ function im2col(
             }
             const src = xc + (id * H + ih) * W + off;
             for (let ow = 0; ow < w0; ow++) col[dst + ow] = 0;
-            if (sw === 1) { for (let ow = w0; ow < w1; ow++) col[dst + ow] = X[src + ow]; }
-            else for (let ow = w0; ow < w1; ow++) col[dst + ow] = X[src + ow * sw];
+            copyRun(col, dst + w0, X, src + w0 * sw, sw, w1 - w0);
             for (let ow = w1; ow < OW; ow++) col[dst + ow] = 0;
           }
         }
@@ -348,7 +406,7 @@ function im2col(
 function convIm2col(X: Float32Array, w: Float32Array, q: Problem, Y: Float32Array): void {
   const G = q.groups, Cg = q.C / G, Og = q.O / G, CK = Cg * taps(q), P = q.OD * q.OH * q.OW, rows = q.OD * q.OH;
   const R = Math.min(rows, blockRows(q.OW, CK));
-  const col = new Float32Array(CK * R * q.OW);
+  const col = scratch("col", CK * R * q.OW, false); // im2col writes every cell
   for (let n = 0; n < q.N; n++) {
     for (let g = 0; g < G; g++) {
       const a = w.subarray(g * Og * CK, (g + 1) * Og * CK);
@@ -364,7 +422,7 @@ function convIm2col(X: Float32Array, w: Float32Array, q: Problem, Y: Float32Arra
 function wgradIm2col(X: Float32Array, GY: Float32Array, q: Problem, dw: Float32Array): void {
   const G = q.groups, Cg = q.C / G, Og = q.O / G, CK = Cg * taps(q), P = q.OD * q.OH * q.OW, rows = q.OD * q.OH;
   const R = Math.min(rows, blockRows(q.OW, CK));
-  const col = new Float32Array(CK * R * q.OW);
+  const col = scratch("col", CK * R * q.OW, false); // im2col writes every cell
   for (let n = 0; n < q.N; n++) {
     for (let g = 0; g < G; g++) {
       const c = dw.subarray(g * Og * CK, (g + 1) * Og * CK);
@@ -392,13 +450,30 @@ function convTransposeCol2im(
   const { OD, OH, OW } = q, [KD, KH, KW] = q.K, [sd, sh, sw] = q.s, [pd, ph, pw] = q.p, [dd, dh, dw] = q.d;
   const Pin = D * H * W, Pout = OD * OH * OW, rows = D * H;
   const R = Math.min(rows, blockRows(W, OK));
-  const col = new Float32Array(OK * R * W);
+  const col = scratch("col", OK * R * W, false); // the GEMM writes every cell
+  const tiles = q.K.every((k, i) => q.s[i] === k && q.p[i] === 0 && q.d[i] === 1);
   for (let n = 0; n < N; n++) {
     for (let g = 0; g < G; g++) {
       const a = w.subarray(g * Cig * OK, (g + 1) * Cig * OK);
       for (let r0 = 0; r0 < rows; r0 += R) {
         const Rn = Math.min(R, rows - r0), nc = Rn * W;
         sgemm("T", "N", OK, nc, Cig, 1, a, OK, X.subarray((n * C + g * Cig) * Pin + r0 * W), Pin, 0, col, nc);
+        if (tiles) {
+          // stride = kernel, no padding, no dilation: each output cell comes from one tap; rows are written whole.
+          for (let o = 0, row = 0; o < Og; o++) {
+            const yo = (n * q.O + g * Og + o) * Pout;
+            for (let kd = 0; kd < KD; kd++) {
+              for (let kh = 0; kh < KH; kh++, row += KW) {
+                for (let r = 0; r < Rn; r++) {
+                  const irow = r0 + r, id = Math.floor(irow / H), ih = irow - id * H;
+                  const dst = yo + ((id * KD + kd) * OH + ih * KH + kh) * OW;
+                  interleave(Y, dst, col, row * nc + r * W, nc, W, KW);
+                }
+              }
+            }
+          }
+          continue;
+        }
         let row = 0;
         for (let o = 0; o < Og; o++) {
           const yo = (n * q.O + g * Og + o) * Pout;
@@ -414,7 +489,7 @@ function convTransposeCol2im(
                   const od = id * sd - pd + kd * dd, oh = ih * sh - ph + kh * dh;
                   if (od < 0 || od >= OD || oh < 0 || oh >= OH) continue;
                   const dst = yo + (od * OH + oh) * OW + off, src = row * nc + r * W;
-                  for (let iw = i0; iw < i1; iw++) Y[dst + iw * sw] += col[src + iw];
+                  addRun(Y, dst + i0 * sw, sw, col, src + i0, i1 - i0);
                 }
               }
             }

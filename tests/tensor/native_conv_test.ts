@@ -107,6 +107,28 @@ const TRANSPOSED_CASES: Case[] = [
     transposed: true,
   },
   {
+    name: "3→2, 3³ stride 3 (stride = kernel, 3 taps per row)",
+    x: [1, 3, 2, 3, 4],
+    w: [3, 2, 3, 3, 3],
+    stride: 3,
+    transposed: true,
+  },
+  {
+    name: "2→3, 2³ stride 2 output padding 1 (stride = kernel)",
+    x: [2, 2, 3, 4, 5],
+    w: [2, 3, 2, 2, 2],
+    stride: 2,
+    outputPadding: 1,
+    transposed: true,
+  },
+  {
+    name: "4→3, kernel [1,2,3] stride [1,2,3] (stride = kernel per axis)",
+    x: [1, 4, 3, 4, 5],
+    w: [4, 3, 1, 2, 3],
+    stride: [1, 2, 3],
+    transposed: true,
+  },
+  {
     name: "17→8, 3³ pad 1 stride 1 (flipped conv, shifted)",
     x: [2, 17, 5, 7, 9],
     w: [17, 8, 3, 3, 3],
