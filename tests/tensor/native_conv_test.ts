@@ -23,7 +23,7 @@ import {
 import { type Backend, backendByName } from "../../tensor/backend.ts";
 import { initNative } from "../../tensor/native/backend.ts";
 import { blasStatus } from "../../tensor/native/blas.ts";
-import { type NativeConvTuning, setNativeConvTuning } from "../../tensor/native/conv.ts";
+import { type NativeConvTuning, releaseNativeConvScratch, setNativeConvTuning } from "../../tensor/native/conv.ts";
 import { assertClose } from "../helpers.ts";
 
 const TOL = { atol: 1e-4, rtol: 1e-4 };
@@ -318,4 +318,11 @@ nativeTest("native convolutions with im2col forced for stride 1 match the CPU re
   await withTuning({ shiftMinChannels: 2 ** 30, maxTempBytes: 4096, colBlockBytes: 64 }, async () => {
     for (const [i, c] of CONV_CASES.entries()) await compare(c, 600 + i);
   });
+});
+
+nativeTest("releaseNativeConvScratch drops the kept buffers and the next conv gives the same values", async () => {
+  const c: Case = { name: "17→5, 3³ pad 1 after a release", x: [1, 17, 5, 7, 9], w: [5, 17, 3, 3, 3], padding: 1 };
+  await compare(c, 700);
+  releaseNativeConvScratch();
+  await compare(c, 700);
 });
