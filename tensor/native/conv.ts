@@ -33,21 +33,26 @@
  * by col2im (a scatter-add; a plain permutation when stride = kernel).
  *
  * Why these, measured (2026-12-03, Intel Sapphire Rapids, 2 cores, AVX-512,
- * OpenBLAS 0.3.21 SkylakeX kernels; the machine was shared, load average 5–10,
- * so same-run A/B pairs, not absolute numbers, decided):
- * - conv3d 1×32×64³ → 32, 3³ pad 1 in `bench/native_conv.ts`: shifted GEMMs
- *   15–22 GFLOP/s wall-clock for forward, input and weight gradient against
- *   7–11 for im2col (in 8192-column blocks, the 864-row column buffer filled
- *   in TypeScript: the fill cost more than the GEMM). At 1, 2, 4, 8 and 16
- *   input channels (UNETR-small's 64³ convs, batch 2) shifted GEMMs were
- *   1–10× faster than im2col in every pass, so every stride-1 conv takes them.
- * - Per core (OpenBLAS on 1 thread, CPU time): an isolated 32×8192×32 tap
- *   GEMM runs at 78 GFLOP/s (1024³: 126), the whole shifted conv at 52–59
- *   (fwd, dx) and 42–46 (dw); the rest is the padded copy and the crop
- *   (about 15%). A tap GEMM reuses each packed input element only O = 32
+ * OpenBLAS 0.3.21 SkylakeX kernels; the machine was shared, load average
+ * 2.5–10, so same-run A/B pairs, not absolute numbers, decided):
+ * - conv3d 1×32×64³ → 32, 3³ pad 1 in `bench/native_conv.ts` at load 2.5–3:
+ *   shifted GEMMs 52 / 55 / 50 GFLOP/s (forward, input and weight gradient;
+ *   PyTorch 1.13 on 2 threads 90 / 89 / 96 in the same run) against im2col
+ *   14–29 (the column buffer, 27× the input, is filled in TypeScript and
+ *   costs more than its GEMM). At 1, 2, 4, 8 and 16 input channels (the 64³
+ *   convs of `unetr-small`, batch 2) shifted GEMMs were 1–10× faster than
+ *   im2col in every pass, so every stride-1 conv takes them.
+ * - Per core (OpenBLAS on 1 thread, CPU time, so less exposed to the load):
+ *   an isolated 32×8192×32 tap GEMM runs at 78 GFLOP/s (1024³: 126), the
+ *   whole shifted conv at 64 / 66 / 51 (PyTorch on 1 thread: 84 forward).
+ *   The rest is the padded copy, the crop and first-touch page faults of
+ *   the output. A tap GEMM reuses each packed input element only O = 32
  *   times, which caps it below a large GEMM; folding the 3 W-taps into
  *   K = 96 did not raise the isolated GEMM's rate, so it was not done.
  *   `gemmColumns` 2048–16384 measured alike; 8192 is kept.
+ * - On 2 cores shared with other jobs, OpenBLAS's second thread added
+ *   little (the tap GEMMs alone: 72–91 GFLOP/s on 1 thread, 84–86 on 2), so
+ *   the single-threaded copies weigh more than the per-core numbers say.
  *
  * Every temporary buffer (padded input slab, column block, output chunk) is
  * at most {@link NativeConvTuning.maxTempBytes}, except that one output row
