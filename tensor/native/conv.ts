@@ -51,7 +51,10 @@
  *   the output. A tap GEMM reuses each packed input element only O = 32
  *   times, which caps it below a large GEMM; folding the 3 W-taps into
  *   K = 96 did not raise the isolated GEMM's rate, so it was not done.
- *   `gemmColumns` 2048–16384 measured alike; 8192 is kept.
+ *   `gemmColumns`: under load 2048–16384 measured alike; at load 2.3, with
+ *   CPU time on 2 threads, 4096 beat 8192 by 5–7% at 32→32 @64³ and by up
+ *   to 2× at 16→8 @64³ (forward 27 → 61 GFLOP/s per core), so 4096 is the
+ *   default.
  * - On 2 cores shared with other jobs, OpenBLAS's second thread added
  *   little (the tap GEMMs alone: 72–91 GFLOP/s on 1 thread, 84–86 on 2), so
  *   the single-threaded copies weigh more than the per-core numbers say.
@@ -75,7 +78,7 @@ import { sgemm } from "./blas.ts";
 export interface NativeConvTuning {
   /** Upper bound in bytes on any one temporary buffer (default 64 MiB). */
   maxTempBytes: number;
-  /** Output columns accumulated per GEMM chunk on the shifted path (cache-sized; default 8192). */
+  /** Output columns accumulated per GEMM chunk on the shifted path (cache-sized; default 4096). */
   gemmColumns: number;
   /** Target bytes of one im2col / col2im block, so that it is re-read from cache by the GEMM (default 1 MiB). */
   colBlockBytes: number;
@@ -90,7 +93,7 @@ export function releaseNativeConvScratch(): void {
 
 const tuning: NativeConvTuning = {
   maxTempBytes: 64 * 2 ** 20,
-  gemmColumns: 8192,
+  gemmColumns: 4096,
   colBlockBytes: 2 ** 20,
   shiftMinChannels: 1,
 };
