@@ -20,7 +20,8 @@
  *   re-read it from cache, not memory. The weight gradient is the same
  *   loop with `dW_t += GYp · Xp[:, off_t …]ᵀ`; these small-output products
  *   (and every other weight-gradient GEMM up to 32×32 outputs) run as 8×8
- *   blocks, which OpenBLAS computes 1.2–2.5× faster (see `WGRAD_BLOCKED_MAX`).
+ *   blocks on AVX-512 OpenBLAS cores, which compute them 1.2–2.5× faster
+ *   there (see `WGRAD_BLOCKED_MAX`).
  * - **im2col in chunks** (strided convs: the input gradient of UNETR's 2³
  *   stride 2 upsampling, the ViT's 16³ stride 16 patch embedding, and their
  *   weight gradients): column blocks of whole output rows, each block about
@@ -72,7 +73,7 @@ import type { OutputMeta } from "../backend.ts";
 import type { TypedArray } from "../dtype.ts";
 import type { CpuArg } from "../op.ts";
 import { conv3dKernel, conv3dWeightGradKernel, type ConvParams, convTranspose3dKernel } from "../cpu/conv.ts";
-import { sgemm } from "./blas.ts";
+import { blasStatus, sgemm } from "./blas.ts";
 
 /** Sizes that bound and shape the native convolutions' temporary buffers. */
 export interface NativeConvTuning {
@@ -325,11 +326,18 @@ function convShifted(X: Float32Array, wt: Float32Array, q: Problem, Y: Float32Ar
 }
 
 /**
- * Output sizes Og·Cg up to which a weight-gradient tap GEMM runs as 8×8 blocks. Measured on OpenBLAS 0.3.21
- * (SkylakeX, K = 8184): an 8×8 `N,T` product ran at 79 GFLOP/s per core, 8×16 at 31, 16×32 at 51, 32×32 at 65
- * (as 8×8 blocks: 75), 64×128 at 98 (as 8×8 blocks: 68); on 2 threads the mid sizes fell to 15–60.
+ * Output sizes m·n up to which a weight-gradient GEMM runs as 8×8 blocks, on OpenBLAS cores that have its
+ * small-matrix kernels (the AVX-512 ones). Measured on OpenBLAS 0.3.21, `N,T`, K ≈ 4–8k, per core: SkylakeX 8×8
+ * 79 GFLOP/s, 16×32 52 (as 8×8 blocks: 82), 32×32 65 (blocks: 75–79), 64×128 98 (blocks: 68); with
+ * `OPENBLAS_CORETYPE=Haswell` (AVX2) 8×8 blocks ran at 28–30 against 49–64 unblocked, so there they are not used.
  */
 const WGRAD_BLOCKED_MAX = 32 * 32;
+const SMALL_KERNEL_CORES = new Set(["skylakex", "cooperlake", "sapphirerapids"]);
+let blockedWgrad: boolean | null = null;
+
+function useBlockedWgrad(): boolean {
+  return blockedWgrad ??= SMALL_KERNEL_CORES.has((blasStatus().core ?? "").toLowerCase());
+}
 
 /** C (m×n) += A (m×k) · Bᵀ (B stored n×k): the weight-gradient product, as 8×8 blocks when small (see above). */
 function gemmNTAccumulate(
@@ -343,7 +351,7 @@ function gemmNTAccumulate(
   c: Float32Array,
   ldc: number,
 ): void {
-  if (m * n > WGRAD_BLOCKED_MAX) {
+  if (m * n > WGRAD_BLOCKED_MAX || !useBlockedWgrad()) {
     sgemm("N", "T", m, n, k, 1, a, lda, b, ldb, 1, c, ldc);
     return;
   }
