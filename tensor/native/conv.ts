@@ -38,16 +38,20 @@
  * Why these, measured (2026-12-03, Intel Sapphire Rapids, 2 cores, AVX-512,
  * OpenBLAS 0.3.21 SkylakeX kernels; the machine was shared, load average
  * 2.5–10, so same-run A/B pairs, not absolute numbers, decided):
- * - conv3d 1×32×64³ → 32, 3³ pad 1 in `bench/native_conv.ts` at load 2.5–3:
- *   shifted GEMMs 52 / 55 / 50 GFLOP/s (forward, input and weight gradient;
- *   PyTorch 1.13 on 2 threads 90 / 89 / 96 in the same run) against im2col
- *   14–29 (the column buffer, 27× the input, is filled in TypeScript and
- *   costs more than its GEMM). At 1, 2, 4, 8 and 16 input channels (the 64³
- *   convs of `unetr-small`, batch 2) shifted GEMMs were 1–10× faster than
- *   im2col in every pass, so every stride-1 conv takes them.
+ * - conv3d 1×32×64³ → 32, 3³ pad 1 in `bench/native_conv.ts`, final code,
+ *   load 2.3: shifted GEMMs 85 / 86 / 66 GFLOP/s (forward, input and weight
+ *   gradient; PyTorch 1.13 on 2 threads 199 / 177 / 190 in the same run,
+ *   0.35–0.49×; an earlier run at load 3 gave 52 / 55 / 50 against 90 / 89 /
+ *   96) against im2col 32–35 (the column buffer, 27× the input, is filled
+ *   in TypeScript and costs more than its GEMM). At 1, 2, 4, 8 and 16 input
+ *   channels (the 64³ convs of `unetr-small`, batch 2) shifted GEMMs were
+ *   1–10× faster than im2col in every pass, so every stride-1 conv takes
+ *   them.
  * - Per core (OpenBLAS on 1 thread, CPU time, so less exposed to the load):
  *   an isolated 32×8192×32 tap GEMM runs at 78 GFLOP/s (1024³: 126), the
- *   whole shifted conv at 64 / 66 / 51 (PyTorch on 1 thread: 84 forward).
+ *   whole shifted conv at 72–78 / 73–76 / 62–69 (forward / input / weight
+ *   gradient; PyTorch on 1 thread: 84 forward), at 8³–16³ 51–65 (PyTorch:
+ *   121–148).
  *   The rest is the padded copy, the crop and first-touch page faults of
  *   the output. A tap GEMM reuses each packed input element only O = 32
  *   times, which caps it below a large GEMM; folding the 3 W-taps into
