@@ -33,6 +33,7 @@ export {
   type RawTensor,
   readPth,
   readSafetensors,
+  readSafetensorsMetadata,
   type SafetensorsContents,
   type SafetensorsMetadata,
   type StateDict as RawStateDict,

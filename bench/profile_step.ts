@@ -8,16 +8,18 @@
  * the per-op numbers carry no sync floor. Prints the top rows and the totals.
  *
  * ```sh
- * deno run -A bench/profile_step.ts [cpu|webgpu] [unetr-tiny|unetr-small] [batch] [top]
+ * deno run -A bench/profile_step.ts [cpu|native|webgpu] [unetr-tiny|unetr-small] [batch] [top]
  * ```
  * @module
  */
 import {
   Adam,
+  blasStatus,
   createUnetr,
   fromArray,
   getBackend,
   gradients,
+  initNative,
   initWebGPU,
   Rng,
   setBackend,
@@ -25,22 +27,22 @@ import {
   tidy,
   type UnetrName,
 } from "../mod.ts";
-import type { AnyOpDef } from "../tensor/op.ts";
+import type { KernelOp, OutputMeta } from "../tensor/kernel_types.ts";
 import type { Tensor } from "../tensor/tensor.ts";
-import type { OutputMeta } from "../tensor/backend.ts";
 
-const backendName = (Deno.args[0] ?? "webgpu") as "cpu" | "webgpu";
+const backendName = (Deno.args[0] ?? "webgpu") as "cpu" | "native" | "webgpu";
 const name = (Deno.args[1] ?? "unetr-small") as UnetrName;
 const batch = Number(Deno.args[2] ?? 2), top = Number(Deno.args[3] ?? 30);
 const size = name === "unetr-tiny" ? 32 : 64;
 
 const gpu = backendName === "webgpu" ? await initWebGPU() : null;
 if (backendName === "webgpu" && !gpu) throw new Error("profile_step: no WebGPU adapter");
+if (backendName === "native" && !initNative()) throw new Error(`profile_step: ${blasStatus().reason}`);
 setBackend(backendName);
 const backend = getBackend();
 
 interface Call {
-  op: AnyOpDef;
+  op: KernelOp;
   shapes: number[][];
   dtypes: string[];
   params: unknown;
@@ -67,7 +69,7 @@ backend.run = (op, inputs, params, out) => {
   calls.push(call);
   const t0 = performance.now();
   const r = original(op, inputs, params, out);
-  if (backendName === "cpu") {
+  if (backendName !== "webgpu") {
     const k = keyOf(call);
     cpuMs.set(k, (cpuMs.get(k) ?? 0) + performance.now() - t0);
   }
@@ -106,7 +108,7 @@ for (const c of calls) {
 }
 
 const rows: { key: string; op: string; count: number; ms: number }[] = [];
-if (backendName === "cpu") {
+if (backendName !== "webgpu") {
   for (const [k, g] of groups) rows.push({ key: k, op: g.call.op.name, count: g.count, ms: cpuMs.get(k)! });
 } else {
   const ctx = gpu!.ctx;

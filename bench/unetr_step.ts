@@ -1,9 +1,10 @@
 /**
  * One training step of `unetr-small` at batch 2 (forward, the authors' soft
  * Dice loss on the softmax output, backward, Adam with AMSGrad and coupled
- * weight decay 1e-5) on the CPU backend and on WebGPU when an adapter
- * exists, next to the same step in PyTorch CPU (`peers/torch_unetr_step.py`)
- * measured in the same run on the same weights and batch.
+ * weight decay 1e-5) on the CPU backend, the native backend when a BLAS
+ * loads and WebGPU when an adapter exists, next to the same step in PyTorch
+ * CPU (`peers/torch_unetr_step.py`) measured in the same run on the same
+ * weights and batch.
  *
  * The weights and the batch go to the peer as one safetensors file. Before
  * timing, both sides take two steps in eval mode (dropout off, so they are
@@ -12,18 +13,24 @@
  * (dropout 0.1 on, as in training) on both sides.
  *
  * `UNETR_STEPS` (default 3) sets the timed steps per backend;
- * `UNETR_BACKENDS` (default `cpu,webgpu,torch`) which sides run;
- * `UNETR_TORCH_THREADS` (default 2) the peer's thread count.
+ * `UNETR_BACKENDS` (default `cpu,native,webgpu,torch`) which sides run;
+ * `UNETR_TORCH_THREADS` (default 2) the peer's thread count;
+ * `UNETR_FORWARD=1` also times batch-1 inference forwards (eval mode, no
+ * tape) on every side. Peak resident memory is the process's high-water
+ * mark (`VmHWM`): it is one side's own only when one of ours runs.
  * @module
  */
 import {
   Adam,
+  blasStatus,
   createUnetr,
   fromArray,
   fromFloat32,
   getBackend,
   gradients,
+  initNative,
   initWebGPU,
+  noGrad,
   type RawTensor,
   Rng,
   setBackend,
@@ -56,16 +63,19 @@ interface RunResult {
   msPerStep: number;
   /** Per-step ms of the timed steps. */
   stepMs: number[];
+  /** Per-forward ms of batch-1 inference (UNETR_FORWARD=1). */
+  forwardMs?: number[];
   /** WebGPU only: dispatches and syncs per timed step. */
   dispatches?: number;
   syncs?: number;
 }
 
 async function run(
-  backend: "cpu" | "webgpu",
+  backend: string,
   batch: { x: Float32Array; y: Float32Array },
   steps: number,
   gpu: WebGPUBackend | null,
+  forward: boolean,
 ): Promise<RunResult> {
   const previous = getBackend().name;
   setBackend(backend);
@@ -98,6 +108,23 @@ async function run(
       if (!Number.isFinite(loss)) throw new Error(`benchUnetrStep: ${backend} loss is ${loss}`);
     }
     const result: RunResult = { checkLosses, stepMs, msPerStep: stepMs.reduce((a, b) => a + b, 0) / steps };
+    if (forward) {
+      model.eval();
+      const x1 = fromArray(batch.x.subarray(0, SIZE ** 3), [1, 1, SIZE, SIZE, SIZE]);
+      const once = async () => {
+        const y = noGrad(() => model.forward(x1));
+        await y.data();
+        y.dispose();
+      };
+      await once(); // warm-up
+      result.forwardMs = [];
+      for (let i = 0; i < steps; i++) {
+        const t0 = performance.now();
+        await once();
+        result.forwardMs.push(performance.now() - t0);
+      }
+      x1.dispose();
+    }
     if (gpu) {
       result.dispatches = (gpu.ctx.stats.dispatches - d0) / steps;
       result.syncs = (gpu.ctx.stats.syncs - s0) / steps;
@@ -143,9 +170,11 @@ interface TorchResult {
   checkLosses?: [number, number];
   msPerStep?: number;
   stepMs?: number[];
+  forwardMs?: number[];
+  peakRssMb?: number;
 }
 
-async function runTorch(path: string, steps: number): Promise<TorchResult> {
+async function runTorch(path: string, steps: number, forward: boolean): Promise<TorchResult> {
   const threads = Deno.env.get("UNETR_TORCH_THREADS") ?? "2";
   let out: Deno.CommandOutput;
   try {
@@ -158,6 +187,7 @@ async function runTorch(path: string, steps: number): Promise<TorchResult> {
         "--threads",
         threads,
         "--json",
+        ...(forward ? ["--forward"] : []),
       ],
       stdout: "piped",
       stderr: "piped",
@@ -174,12 +204,23 @@ async function runTorch(path: string, steps: number): Promise<TorchResult> {
 }
 
 const fmt = (ms: number) => `${ms.toFixed(0)} ms`;
+
+/** The process's peak resident memory in MB (`VmHWM` of /proc/self/status; 0 where that file does not exist). */
+function peakRssMb(): number {
+  try {
+    const m = Deno.readTextFileSync("/proc/self/status").match(/VmHWM:\s+(\d+) kB/);
+    return m ? Number(m[1]) / 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
 const fmtLoss = (l: number) => l.toFixed(7);
 
 /** Runs the UNETR training-step benchmark and prints ms per step, ratios and the loss check. */
 export async function benchUnetrStep(): Promise<void> {
   const steps = Number(Deno.env.get("UNETR_STEPS") ?? 3);
-  const backends = (Deno.env.get("UNETR_BACKENDS") ?? "cpu,webgpu,torch").split(",").map((s) => s.trim());
+  const backends = (Deno.env.get("UNETR_BACKENDS") ?? "cpu,native,webgpu,torch").split(",").map((s) => s.trim());
+  const forward = Deno.env.get("UNETR_FORWARD") === "1";
   const batch = makeBatch();
   const dir = await Deno.makeTempDir({ prefix: "unetr_step_" });
   const path = `${dir}/state.safetensors`;
@@ -189,42 +230,60 @@ export async function benchUnetrStep(): Promise<void> {
   );
   try {
     await writeState(path, batch.x, batch.y);
-    const cpu = backends.includes("cpu") ? await run("cpu", batch, steps, null) : null;
+    const ours: [string, RunResult, string][] = [];
+    if (backends.includes("cpu")) ours.push(["cpu", await run("cpu", batch, steps, null, forward), ""]);
+    if (backends.includes("native")) {
+      if (initNative()) {
+        const s = blasStatus();
+        ours.push(["native", await run("native", batch, steps, null, forward), `   (${s.library}, ${s.core} kernels)`]);
+      } else console.log(`ours native   skipped: ${blasStatus().reason}`);
+    }
     const gpu = backends.includes("webgpu") ? await initWebGPU({ quiet: true }) : null;
-    const webgpu = gpu ? await run("webgpu", batch, steps, gpu) : null;
+    if (gpu) {
+      const r = await run("webgpu", batch, steps, gpu, forward);
+      ours.push(["webgpu", r, `   ${r.dispatches} dispatches, ${r.syncs} syncs per step on "${gpu.ctx.description}"`]);
+    } else if (backends.includes("webgpu")) console.log("ours webgpu   skipped: no WebGPU adapter");
+    const peakMb = peakRssMb();
     const torch: TorchResult = backends.includes("torch")
-      ? await runTorch(path, steps)
+      ? await runTorch(path, steps, forward)
       : { skip: "not selected (UNETR_BACKENDS)" };
 
     const ref = torch.msPerStep;
-    const vs = (ms: number) => (ref ? `   ${(ms / ref).toFixed(2)}× PyTorch's time` : "");
-    const each = (r: RunResult | TorchResult) => r.stepMs ? `   [${r.stepMs.map((t) => t.toFixed(0)).join(", ")}]` : "";
-    if (cpu) console.log(`ours cpu      ${fmt(cpu.msPerStep).padStart(9)}/step${vs(cpu.msPerStep)}${each(cpu)}`);
-    else console.log("ours cpu      skipped: not selected (UNETR_BACKENDS)");
-    if (webgpu && gpu) {
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const refFwd = torch.forwardMs ? mean(torch.forwardMs) : undefined;
+    const vs = (ms: number, r?: number) => (r ? `   ${(ms / r).toFixed(2)}× PyTorch's time` : "");
+    const each = (xs?: number[]) => xs ? `   [${xs.map((t) => t.toFixed(0)).join(", ")}]` : "";
+    for (const [name, r, extra] of ours) {
       console.log(
-        `ours webgpu   ${fmt(webgpu.msPerStep).padStart(9)}/step${vs(webgpu.msPerStep)}${each(webgpu)}   ` +
-          `${webgpu.dispatches} dispatches, ${webgpu.syncs} syncs per step on "${gpu.ctx.description}"`,
+        `ours ${name.padEnd(9)}${fmt(r.msPerStep).padStart(9)}/step${vs(r.msPerStep, ref)}${each(r.stepMs)}${extra}`,
       );
-    } else {
-      console.log(`ours webgpu   skipped: ${backends.includes("webgpu") ? "no WebGPU adapter" : "not selected"}`);
     }
     if (torch.skip || !ref) {
       console.log(`pytorch cpu   skipped: ${torch.skip ?? "no time reported"}`);
     } else {
       console.log(
-        `pytorch cpu   ${fmt(ref).padStart(9)}/step${each(torch)}   (torch ${torch.torch}, ${torch.threads} threads)`,
+        `pytorch cpu   ${fmt(ref).padStart(9)}/step${
+          each(torch.stepMs)
+        }   (torch ${torch.torch}, ${torch.threads} threads)`,
       );
-      const best = Math.min(cpu?.msPerStep ?? Infinity, webgpu?.msPerStep ?? Infinity);
-      if (Number.isFinite(best)) {
-        const verdict = best <= 3 * ref ? "met" : "NOT met";
-        console.log(`target ≤ 3× PyTorch's time: ${verdict} (our best ${(best / ref).toFixed(2)}×)`);
+    }
+    if (forward) {
+      for (const [name, r] of ours) {
+        const ms = mean(r.forwardMs!);
+        console.log(
+          `forward, batch 1, ours ${name.padEnd(7)}${fmt(ms).padStart(9)}${vs(ms, refFwd)}${each(r.forwardMs)}`,
+        );
       }
+      if (refFwd) console.log(`forward, batch 1, pytorch    ${fmt(refFwd).padStart(9)}${each(torch.forwardMs)}`);
+    }
+    if (ours.length === 1) {
+      console.log(
+        `peak resident memory: ours ${ours[0][0]} ${peakMb.toFixed(0)} MB` +
+          (torch.peakRssMb ? `, pytorch ${torch.peakRssMb.toFixed(0)} MB (after the training steps)` : ""),
+      );
     }
     // Same weights, same batch: the eval-mode losses must agree (reference: the first side that ran).
-    const rows: [string, [number, number]][] = [];
-    if (cpu) rows.push(["ours cpu", cpu.checkLosses]);
-    if (webgpu) rows.push(["ours webgpu", webgpu.checkLosses]);
+    const rows: [string, [number, number]][] = ours.map(([name, r]) => [`ours ${name}`, r.checkLosses]);
     if (torch.checkLosses) rows.push(["pytorch", torch.checkLosses]);
     if (rows.length === 0) return;
     const [refName, [r1, r2]] = rows[0];

@@ -152,7 +152,7 @@ export async function benchWebgpu(): Promise<void> {
   const np = await numpyTimes([...MATMULS.map(([m, k, n]) => `mm:${m},${k},${n}`), `conv:${C},${S}`]);
   if (np) np.conv = np[`conv:${C},${S}`];
 
-  console.log(`# WebGPU backend on "${gpu.ctx.description}" (kernel variant "${gpu.ctx.variant}")`);
+  console.log(`# WebGPU backend on "${gpu.ctx.description}" (kernel family "${gpu.ctx.kernelFamily}")`);
   console.log(
     `# peers in this run: TF.js 4.22 ${Object.keys(tfTimes).join(", ") || "(none)"}; ${
       np

@@ -169,3 +169,7 @@ export async function asUserError<T>(what: string, fn: () => Promise<T>): Promis
     throw new UsageError(`${what}: ${(e as Error).message}`);
   }
 }
+
+/** The help text of every `--backend` flag. */
+export const BACKEND_HELP =
+  "auto (a hardware WebGPU adapter, else native on the system BLAS, else WebGPU on a software adapter, else cpu) | native | webgpu | cpu";

@@ -26,17 +26,29 @@
  * @module
  */
 import { checkLabel, makePhantomDataset, readNifti } from "../data/mod.ts";
-import { useBackend } from "../tensor/mod.ts";
+import { BACKEND_CHOICES, type BackendChoice, useBackend } from "../tensor/mod.ts";
 import { formatDuration, METHODS, PAPER_RANKS } from "../train/mod.ts";
+import { PEFT_METHODS } from "../peft/mod.ts";
 import { renderReport } from "../viz/mod.ts";
-import { choice, type CommandSpec, flag, type FlagValues, need, num, parseFlags, str, UsageError } from "./args.ts";
+import {
+  BACKEND_HELP,
+  choice,
+  type CommandSpec,
+  flag,
+  type FlagValues,
+  need,
+  num,
+  parseFlags,
+  str,
+  UsageError,
+} from "./args.ts";
 import { FINETUNE, PRETRAIN, runFinetune, runPretrain } from "./train_cmd.ts";
 import { PREDICT, runPredict } from "./predict_cmd.ts";
 import { EVAL, runEval } from "./eval_cmd.ts";
 import { runCommand } from "./run.ts";
 
 /** Methods the demo runs by default: the eight of the paper's Table 2. */
-export const DEMO_METHODS = ["full", "linear-probe", "lora", "adapter", "ssf", "lotr", "pissa", "lora-pt"] as const;
+export const DEMO_METHODS: readonly string[] = PEFT_METHODS;
 
 /** Models the demo runs, with their phantom grid size and shipped weights. */
 const DEMO_MODELS: Record<string, { size: number; weights: string }> = {
@@ -80,12 +92,7 @@ export const DEMO: CommandSpec = {
       default: "dice",
     },
     seed: { type: "string", value: "S", help: "seed of phantoms, split and training", default: "1000" },
-    backend: {
-      type: "string",
-      value: "NAME",
-      help: "auto (WebGPU when an adapter exists) | cpu | webgpu",
-      default: "auto",
-    },
+    backend: { type: "string", value: "NAME", help: BACKEND_HELP, default: "auto" },
   },
 };
 
@@ -187,8 +194,8 @@ export async function runDemo(v: FlagValues): Promise<DemoResult> {
   const size = v.size === undefined ? DEMO_MODELS[model].size : num(v, "size", { min: small ? 64 : 32, integer: true });
   const seed = String(num(v, "seed", { integer: true }));
   const backendFlag = need(v, "backend");
-  if (!["auto", "cpu", "webgpu"].includes(backendFlag)) {
-    throw new UsageError(`--backend "${backendFlag}" is not one of auto, cpu, webgpu`);
+  if (!(BACKEND_CHOICES as readonly string[]).includes(backendFlag)) {
+    throw new UsageError(`--backend "${backendFlag}" is not one of ${BACKEND_CHOICES.join(", ")}`);
   }
   const methods = need(v, "methods").split(",").map((m) => m.trim()).filter(Boolean);
   if (methods.length === 0) throw new UsageError("--methods: no method given");
@@ -205,7 +212,7 @@ export async function runDemo(v: FlagValues): Promise<DemoResult> {
   const loss = choice(v, "loss", ["dice", "dice-ce"] as const);
   const nTrain = 5, nTest = quick ? 1 : 5, nTumour = 6;
   const minMm3 = Math.round(15 * (size / 40) ** 3);
-  const backend = await useBackend(backendFlag as "auto");
+  const backend = await useBackend(backendFlag as BackendChoice);
   const say = (m: string) => console.log(m);
   say(`lorapt demo: ${model} on ${size}³ phantoms, backend ${backend}, seed ${seed}, output in ${out}/`);
   for (const d of ["data", "pretrain", "report", ...methods]) await removeIfThere(`${out}/${d}`);
@@ -260,7 +267,7 @@ export async function runDemo(v: FlagValues): Promise<DemoResult> {
     const runDir = `${out}/${method}`;
     say(`\n   ${method}: fine-tune → ${runDir}/`);
     const ft = await run(FINETUNE, [
-      ...["--data", hippo, "--pretrained", pretrained, "--method", method, "--rank", String(PAPER_RANKS[method] ?? 1)],
+      ...["--data", hippo, "--pretrained", pretrained, "--method", method], // at the method's own (paper's) rank
       ...["--train-size", String(nTrain), "--epochs", String(finetuneEpochs), "--out", runDir],
       ...["--loss", loss, "--lr", demoLr(method, model), ...trainFlags],
     ], runFinetune);

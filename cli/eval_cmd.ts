@@ -11,11 +11,10 @@ import {
   type MetricSummary,
   parseLabelMap,
   readNifti,
-  sameGrid,
-  segmentationMetrics,
   type SubjectMetrics,
 } from "../data/mod.ts";
-import { checkLabel } from "../data/mod.ts";
+import { evaluate } from "../train/mod.ts";
+import { libraryCall } from "./model_io.ts";
 import { asUserError, type CommandSpec, existingDir, flag, type FlagValues, need, str, UsageError } from "./args.ts";
 
 /** `lorapt eval`. */
@@ -81,6 +80,17 @@ export function formatSummary(s: MetricSummary): string {
   ].join("\n");
 }
 
+/** Writes the per-subject CSV (`id,dice,hd95,hd_max,assd`) and the summary JSON (which names `pred` and `truth`). */
+export async function writeMetrics(
+  rows: readonly SubjectMetrics[],
+  summary: MetricSummary,
+  o: { csv: string; summaryPath: string; pred: string; truth: string },
+): Promise<void> {
+  const lines = ["id,dice,hd95,hd_max,assd", ...rows.map((r) => [r.id, r.dice, r.hd95, r.hdMax, r.assd].join(","))];
+  await Deno.writeTextFile(o.csv, lines.join("\n") + "\n");
+  await Deno.writeTextFile(o.summaryPath, JSON.stringify({ pred: o.pred, truth: o.truth, ...summary }, null, 2) + "\n");
+}
+
 /** Runs `lorapt eval` with parsed flags. */
 export async function runEval(v: FlagValues): Promise<EvalResult> {
   const predDir = await existingDir(need(v, "pred"), "pred");
@@ -98,22 +108,13 @@ export async function runEval(v: FlagValues): Promise<EvalResult> {
     const truthPath = truths.get(id);
     if (!truthPath) throw new UsageError(`--truth ${truthDir}: no label for prediction ${predPath} (id "${id}")`);
     const pred = await asUserError(`--pred ${predPath}`, () => readNifti(predPath));
-    const truthRaw = await asUserError(`--truth ${truthPath}`, () => readNifti(truthPath));
-    if (!sameGrid(pred, truthRaw)) {
-      throw new UsageError(
-        `${predPath} (shape [${pred.shape}]) and ${truthPath} (shape [${truthRaw.shape}]) are not on the same grid`,
-      );
-    }
-    const truth = await asUserError(`--truth`, () => Promise.resolve(checkLabel(truthRaw, truthPath, { labelMap })));
-    const p = Uint8Array.from(pred.data, (x) => (x === 1 ? 1 : 0)); // label 1, as the authors
-    rows.push(segmentationMetrics(p, truth.data, truth.shape, truth.spacing, id));
+    const truth = await asUserError(`--truth ${truthPath}`, () => readNifti(truthPath));
+    rows.push(await libraryCall(() => evaluate(pred, truth, { id, labelMap, names: [predPath, truthPath] })));
   }
   const summary = aggregateMetrics(rows);
   const csv = str(v, "out") ?? `${predDir}/metrics.csv`;
   const summaryPath = str(v, "summary") ?? `${predDir}/summary.json`;
-  const lines = ["id,dice,hd95,hd_max,assd", ...rows.map((r) => [r.id, r.dice, r.hd95, r.hdMax, r.assd].join(","))];
-  await Deno.writeTextFile(csv, lines.join("\n") + "\n");
-  await Deno.writeTextFile(summaryPath, JSON.stringify({ pred: predDir, truth: truthDir, ...summary }, null, 2) + "\n");
+  await writeMetrics(rows, summary, { csv, summaryPath, pred: predDir, truth: truthDir });
   if (!flag(v, "quiet")) {
     console.log(formatSummary(summary));
     console.log(`per-subject: ${csv}\nsummary: ${summaryPath}`);

@@ -1,7 +1,8 @@
 /**
  * `lorapt experiment table1|table2|table3|fig3`: runs the grid of one of the
- * paper's experiments (spec training-protocol.md §10), one `lorapt finetune`
- * → `predict --subjects test` → `eval` per cell, each in its own run folder
+ * paper's experiments (spec training-protocol.md §10), one `finetune()` →
+ * `predict()` of the test subjects → `evaluate()` per cell (the library
+ * calls of train/, as `lorapt finetune`, `predict` and `eval` run them), each in its own run folder
  * `<out>/runs/<key>/`, and appends every finished cell to
  * `<out>/results.jsonl`. A rerun skips the cells found there, so a killed
  * run, or a grid split with `--shard i/n` over many processes sharing the
@@ -13,22 +14,35 @@
  */
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { loadDataset } from "../data/mod.ts";
-import { getBackend } from "../tensor/mod.ts";
+import {
+  aggregateMetrics,
+  loadDataset,
+  parseLabelMap,
+  readNifti,
+  type SubjectMetrics,
+  writeNifti,
+} from "../data/mod.ts";
+import { BACKEND_CHOICES, getBackend, useBackend } from "../tensor/mod.ts";
 import {
   appendResult,
   configDifferences,
+  evaluate,
   expandGrid,
   EXPERIMENT_PRESETS,
   type ExperimentCell,
   type ExperimentName,
   EXPERIMENTS,
   fig3Svg,
+  finetune,
   formatDuration,
   type GridAxes,
   gridAxes,
   GridError,
+  InputError,
+  inputErrors,
+  niftiScan,
   parseShard,
+  predict,
   RANKED_METHODS,
   readResults,
   type ResultRecord,
@@ -36,6 +50,7 @@ import {
   runVersions,
   type Shard,
   shardCells,
+  type TrainConfig,
 } from "../train/mod.ts";
 import {
   asUserError,
@@ -48,20 +63,19 @@ import {
   type FlagValues,
   need,
   num,
-  parseFlags,
   str,
   UsageError,
 } from "./args.ts";
-import { FINETUNE, runFinetune } from "./train_cmd.ts";
-import { PREDICT, runPredict } from "./predict_cmd.ts";
-import { EVAL, runEval } from "./eval_cmd.ts";
-import { MODEL_NAMES } from "./model_io.ts";
+import { FINETUNE, sharedTrainConfig } from "./train_cmd.ts";
+import { PREDICT } from "./predict_cmd.ts";
+import { writeMetrics } from "./eval_cmd.ts";
+import { libraryCall, MODEL_NAMES } from "./model_io.ts";
 
 const s = (help: string, value: string, def?: string): FlagSpec => ({ type: "string", help, value, default: def });
 const b = (help: string): FlagSpec => ({ type: "boolean", help });
 
-/** Flags handed to every cell's `lorapt finetune` as given (their help is finetune's). */
-const TRAIN_FORWARD = [
+/** Finetune flags every cell takes as given (their help is finetune's). */
+const CELL_TRAIN_FLAGS = [
   "model",
   "epochs",
   "batch-size",
@@ -79,8 +93,8 @@ const TRAIN_FORWARD = [
   "frozen-dropout",
   "backend",
 ] as const;
-/** Flags handed to every cell's `lorapt predict`. */
-const PREDICT_FORWARD = ["min-mm3", "overlap", "no-second-softmax"] as const;
+/** Predict flags every cell takes. */
+const CELL_PREDICT_FLAGS = ["min-mm3", "overlap", "no-second-softmax"] as const;
 
 const pick = (from: Record<string, FlagSpec>, names: readonly string[]) =>
   Object.fromEntries(names.map((n) => [n, from[n]]));
@@ -128,8 +142,8 @@ export const EXPERIMENT: CommandSpec = {
     ),
     "fail-fast": b("stop at the first failing cell (default: run the others, exit 1 at the end)"),
     quiet: b("print nothing but errors"),
-    ...pick(FINETUNE.flags, TRAIN_FORWARD),
-    ...pick(PREDICT.flags, PREDICT_FORWARD),
+    ...pick(FINETUNE.flags, CELL_TRAIN_FLAGS),
+    ...pick(PREDICT.flags, CELL_PREDICT_FLAGS),
   },
 };
 
@@ -205,15 +219,9 @@ function checkSettings(v: FlagValues): Record<string, unknown> {
   };
 }
 
-/** The command-line arguments of `names` as the user set them (booleans when on). */
-function forward(v: FlagValues, names: readonly string[]): string[] {
-  const out: string[] = [];
-  for (const n of names) {
-    const x = v[n];
-    if (x === true) out.push(`--${n}`);
-    else if (typeof x === "string") out.push(`--${n}`, x);
-  }
-  return out;
+/** The training settings every cell shares (its seed is its own), from the finetune flags. */
+function cellTrainConfig(v: FlagValues): Partial<TrainConfig> {
+  return { ...sharedTrainConfig(v), frozenDropout: choice(v, "frozen-dropout", ["train", "off"] as const) };
 }
 
 const quote = (x: string) => (/^[A-Za-z0-9_./=,:@%+-]+$/.test(x) ? x : `'${x.replace(/'/g, `'\\''`)}'`);
@@ -332,12 +340,6 @@ const removeIfThere = (path: string) =>
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   });
 
-async function invoke<T>(spec: CommandSpec, argv: string[], fn: (v: FlagValues) => Promise<T>): Promise<T> {
-  const v = parseFlags(spec, argv);
-  if (!v) throw new Error(`experiment: ${spec.name} got --help`);
-  return await fn(v);
-}
-
 const finite = (x: number): number | null => (Number.isFinite(x) ? x : null);
 
 function hostInfo(): { host?: string; slurm?: string } {
@@ -357,9 +359,10 @@ interface CellContext {
   out: string;
   datasets: Map<string, DatasetArg>;
   pretrained: string;
-  trainArgs: string[];
-  predictArgs: string[];
-  labelMapArgs: string[];
+  model: string;
+  train: Partial<TrainConfig>;
+  labelMap: Record<number, number> | undefined;
+  predict: { minMm3: number; overlap: number; secondSoftmax: boolean };
   configs: Map<string, Record<string, unknown>>;
   quiet: boolean;
 }
@@ -369,20 +372,53 @@ async function runCell(cell: ExperimentCell, ctx: CellContext): Promise<ResultRe
   const t0 = performance.now();
   const runDir = `${ctx.out}/runs/${cell.key}`;
   const ds = ctx.datasets.get(cell.dataset)!;
-  // --resume: a cell killed mid-training continues from its resume.safetensors (same settings, same numbers).
-  const ft = await invoke(FINETUNE, [
-    ...["--data", ds.dir, "--pretrained", ctx.pretrained, "--method", cell.method],
-    ...["--rank", String(cell.rank ?? 1), "--train-size", String(cell.trainSize), "--seed", String(cell.seed)],
-    ...["--out", runDir, "--resume", ...ctx.trainArgs, ...(ctx.quiet ? ["--quiet"] : [])],
-  ], runFinetune);
+  // resume: a cell killed mid-training continues from its resume.safetensors (same settings, same numbers).
+  const ft = await libraryCall(() =>
+    finetune({
+      data: ds.dir,
+      pretrained: ctx.pretrained,
+      out: runDir,
+      method: cell.method,
+      ...(cell.rank === null ? {} : { rank: cell.rank }),
+      trainSize: cell.trainSize,
+      model: ctx.model,
+      labelMap: ctx.labelMap,
+      config: { ...ctx.train, seed: cell.seed },
+      resume: true,
+      progress: ctx.quiet ? false : {},
+      log: ctx.quiet ? undefined : (line) => console.error(line),
+    })
+  );
+  // The test subjects' label maps go to <run>/pred/ (as lorapt predict writes them), then are scored.
   const pred = `${runDir}/pred`;
   await removeIfThere(pred);
-  await invoke(PREDICT, [
-    ...["--run", runDir, "--input", ds.dir, "--subjects", "test", "--out", pred, "--quiet"],
-    ...ctx.predictArgs,
-  ], runPredict);
-  const ev = await invoke(EVAL, ["--pred", pred, "--truth", ds.dir, "--quiet", ...ctx.labelMapArgs], runEval);
-  const sm = ev.summary;
+  await Deno.mkdir(pred, { recursive: true });
+  const dataset = await libraryCall(() => inputErrors("data", ds.dir, () => loadDataset(ds.dir)));
+  const test = new Set(ft.split.test);
+  const subjects = dataset.subjects.filter((x) => test.has(x.id));
+  const byId = new Map(subjects.map((x) => [x.id, x]));
+  const rows: SubjectMetrics[] = [];
+  await libraryCall(() =>
+    predict(runDir, subjects.map((x) => niftiScan(x.imagePath, x.id)), {
+      ...ctx.predict,
+      onScan: async (r) => {
+        const path = `${pred}/${r.id}.nii.gz`;
+        await writeNifti(path, r.labels, { reference: r.reference, description: `lorapt predict ${runDir}` });
+        const truthPath = byId.get(r.id)!.labelPath;
+        if (!truthPath) throw new InputError("data", ` ${ds.dir}: test subject ${r.id} has no label`);
+        const truth = await inputErrors("data", truthPath, () => readNifti(truthPath));
+        rows.push(evaluate(r.labels, truth, { id: r.id, labelMap: ctx.labelMap, names: [path, truthPath] }));
+      },
+    })
+  );
+  rows.sort((a, b) => (a.id ?? "").localeCompare(b.id ?? "", "en", { numeric: true }));
+  const sm = aggregateMetrics(rows);
+  await writeMetrics(rows, sm, {
+    csv: `${pred}/metrics.csv`,
+    summaryPath: `${pred}/summary.json`,
+    pred,
+    truth: ds.dir,
+  });
   return {
     key: cell.key,
     experiment: cell.experiment,
@@ -450,7 +486,7 @@ export async function runExperiment(v: FlagValues): Promise<ExperimentRunResult>
     })
   );
   const settings = checkSettings(v);
-  choice(v, "backend", ["auto", "cpu", "webgpu"] as const); // not a setting: results agree across backends
+  const backend = choice(v, "backend", BACKEND_CHOICES); // not a setting: results agree
   const base = { out, grid: [] as ExperimentCell[], selected: [], ran: [], skipped: [], failed: [] };
 
   if (reportOnly && !str(v, "data")) {
@@ -547,13 +583,19 @@ export async function runExperiment(v: FlagValues): Promise<ExperimentRunResult>
   }
 
   await Deno.mkdir(out, { recursive: true });
+  await useBackend(backend);
   const ctx: CellContext = {
     out,
     datasets: new Map(datasets.map((d) => [d.name, d])),
     pretrained,
-    trainArgs: forward(v, TRAIN_FORWARD),
-    predictArgs: forward(v, [...PREDICT_FORWARD, "backend"]),
-    labelMapArgs: forward(v, ["label-map"]),
+    model: choice(v, "model", MODEL_NAMES),
+    train: cellTrainConfig(v),
+    labelMap: str(v, "label-map") ? parseLabelMap(need(v, "label-map")) : undefined,
+    predict: {
+      minMm3: num(v, "min-mm3", { min: 0 }),
+      overlap: num(v, "overlap", { min: 0, max: 0.99 }),
+      secondSoftmax: !flag(v, "no-second-softmax"),
+    },
     configs,
     quiet,
   };

@@ -1,93 +1,104 @@
 /**
- * Loading models and data for the commands: pre-trained weights from
- * safetensors or PyTorch `.pth`, the UNETR configuration a checkpoint was
- * made with, and preprocessed subjects.
+ * The commands' side of the library calls: weights, models and subjects come
+ * from train/ (`readPretrained`, `buildUnetr`, `loadPreprocessed`, …,
+ * re-exported here for the commands), and {@link libraryCall} turns the
+ * library's {@link InputError} into a {@link UsageError} naming the flag.
  * @module
  */
-import { fromArray, type Tensor, zScore } from "../mod.ts";
-import { createUnetr, UNETR, UNETR_CONFIGS, type UnetrConfig, type UnetrName } from "../models/mod.ts";
-import { loadPthStateDict, readSafetensors, toFloat32 } from "../models/io/mod.ts";
-import { type LoadedSubject, loadSubject, Rng, type Sample, type Subject } from "../data/mod.ts";
-import { OPTIMIZER_PREFIX } from "../train/mod.ts";
-import { asUserError, UsageError } from "./args.ts";
+import {
+  buildUnetr as buildUnetrLib,
+  InputError,
+  loadPreprocessed as loadPreprocessedLib,
+  presetConfig as presetConfigLib,
+  type Pretrained,
+  readPretrained as readPretrainedLib,
+  toSample as toSampleLib,
+  unetrFromRecord as unetrFromRecordLib,
+} from "../train/mod.ts";
+import type { Tensor } from "../tensor/mod.ts";
+import type { LoadedSubject, Sample, Subject } from "../data/mod.ts";
+import type { UNETR, UnetrConfig } from "../models/mod.ts";
+import { UsageError } from "./args.ts";
 
-/** Model names the commands accept: `unetr` is `unetr-base`. */
-export const MODEL_NAMES = ["unetr", "unetr-base", "unetr-small", "unetr-tiny"] as const;
+export { MODEL_KEY, MODEL_NAMES } from "../train/mod.ts";
+export type { Pretrained } from "../train/mod.ts";
 
-/** Metadata key holding the UNETR config in checkpoints written by lorapt. */
-export const MODEL_KEY = "lorapt.model";
-
-/** The preset config of a model name (`unetr` → `unetr-base`). */
-export function presetConfig(name: string): UnetrConfig {
-  const key = (name === "unetr" ? "unetr-base" : name) as UnetrName;
-  const c = UNETR_CONFIGS[key];
-  if (!c) throw new UsageError(`--model "${name}" is not one of ${MODEL_NAMES.join(", ")}`);
-  return { ...c };
+/** `trainSize` → `train-size`: the flag of a library option. */
+export function flagOf(option: string): string {
+  return option.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }
 
-/** Pre-trained weights as tensors, plus the UNETR config recorded with them (lorapt safetensors only). */
-export interface Pretrained {
-  /** Tensors by PyTorch name (optimizer state dropped). */
-  weights: Map<string, Tensor>;
-  /** The config stored in the file's metadata, if any. */
-  config: UnetrConfig | null;
-}
-
-/** Reads `.safetensors` or `.pth` weights; errors name the file (`--flag`). */
-export async function readPretrained(path: string, flagName = "pretrained"): Promise<Pretrained> {
-  return await asUserError(`--${flagName}`, async () => {
-    const weights = new Map<string, Tensor>();
-    let config: UnetrConfig | null = null;
-    if (path.endsWith(".safetensors")) {
-      const { tensors, metadata } = await readSafetensors(path);
-      for (const [k, raw] of tensors) {
-        if (!k.startsWith(OPTIMIZER_PREFIX)) weights.set(k, fromArray(toFloat32(raw, k), raw.shape));
-      }
-      if (metadata[MODEL_KEY]) config = JSON.parse(metadata[MODEL_KEY]);
-    } else if (path.endsWith(".pth") || path.endsWith(".pt")) {
-      for (const [k, raw] of await loadPthStateDict(path)) weights.set(k, fromArray(toFloat32(raw, k), raw.shape));
-    } else {
-      throw new Error(`${path}: expected a .safetensors or .pth file`);
-    }
-    return { weights, config };
-  });
+/** The {@link UsageError} of an {@link InputError}: `--<flag><detail>`, or the message when it names no option. */
+export function usageErrorOf(e: InputError): UsageError {
+  return new UsageError(e.option === null ? e.message : `--${flagOf(e.option)}${e.detail}`);
 }
 
 /**
- * A UNETR with `config`, seeded, holding `weights` when given (strict: every
- * parameter, no extra key, same shapes; the error names the keys).
+ * Runs a library call; an {@link InputError} (the caller's mistake) becomes a
+ * {@link UsageError} naming the flag (exit code 2), anything else passes.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { InputError } from "../train/mod.ts";
+ * import { libraryCall } from "./model_io.ts";
+ * await assert.rejects(
+ *   libraryCall(() => Promise.reject(new InputError("trainSize", " 9 leaves no test subject"))),
+ *   /^UsageError: --train-size 9 leaves no test subject$/,
+ * );
+ * ```
  */
-export function buildUnetr(config: UnetrConfig, seed: number, weights?: Map<string, Tensor>, source = ""): UNETR {
-  const model = createUnetr({ ...config }, { seed });
-  if (weights) {
-    try {
-      model.loadStateDict(weights);
-    } catch (e) {
-      throw new UsageError(`${source}: does not fit the model: ${(e as Error).message}`);
-    }
+export async function libraryCall<T>(fn: () => Promise<T> | T): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof InputError) throw usageErrorOf(e);
+    throw e;
   }
-  return model;
 }
 
-/** Reads a subject and z-scores its image (spec §3); errors name the files. */
-export async function loadPreprocessed(subject: Subject, labelMap?: Record<number, number>): Promise<LoadedSubject> {
-  const s = await asUserError(`subject ${subject.id}`, () => loadSubject(subject, { labelMap }));
-  const pre = zScore()({ image: s.image }, new Rng(0));
-  return { ...s, image: pre.image };
+/** The preset config of a model name (`unetr` → `unetr-base`); a bad name is a UsageError naming `--model`. */
+export function presetConfig(name: string): UnetrConfig {
+  try {
+    return presetConfigLib(name);
+  } catch (e) {
+    throw e instanceof InputError ? usageErrorOf(e) : e;
+  }
+}
+
+/** Reads `.safetensors` or `.pth` weights; errors name the flag (`--flagName`). */
+export function readPretrained(path: string, flagName = "pretrained"): Promise<Pretrained> {
+  return libraryCall(() => readPretrainedLib(path, flagName));
+}
+
+/** A UNETR with `config`, seeded, holding `weights` when given; a mismatch is a UsageError naming `source`. */
+export function buildUnetr(config: UnetrConfig, seed: number, weights?: Map<string, Tensor>, source = ""): UNETR {
+  try {
+    return buildUnetrLib(config, seed, weights, source, null);
+  } catch (e) {
+    throw e instanceof InputError ? usageErrorOf(e) : e;
+  }
+}
+
+/** Reads a subject and z-scores its image; errors name the files. */
+export function loadPreprocessed(subject: Subject, labelMap?: Record<number, number>): Promise<LoadedSubject> {
+  return libraryCall(() => loadPreprocessedLib(subject, labelMap));
 }
 
 /** A loaded subject as a training sample (the label must exist). */
 export function toSample(s: LoadedSubject): Sample {
-  if (!s.label) throw new UsageError(`subject ${s.id} has no label and cannot be used for training`);
-  return { image: s.image, label: s.label };
+  try {
+    return toSampleLib(s);
+  } catch (e) {
+    throw e instanceof InputError ? usageErrorOf(e) : e;
+  }
 }
 
-/** Recreates a UNETR from the `model` entry of a run's config.json. */
+/** Recreates a UNETR (shape-only) from the `model` entry of a run's config.json. */
 export function unetrFromRecord(record: unknown, where: string): UNETR {
-  if (!record || typeof record !== "object") throw new UsageError(`${where}: no "model" config`);
   try {
-    return new UNETR(record as Partial<UnetrConfig>);
+    return unetrFromRecordLib(record, where);
   } catch (e) {
-    throw new UsageError(`${where}: bad model config: ${(e as Error).message}`);
+    throw e instanceof InputError ? usageErrorOf(e) : e;
   }
 }

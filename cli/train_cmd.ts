@@ -19,28 +19,35 @@ import {
   bratsChannel,
   type BratsModality,
   bratsSplit,
-  dice,
-  fewShotSplit,
   loadBrats,
   loadBratsSubject,
   loadDataset,
-  modelPredictor,
+  looksLikeBrats,
   parseBratsModalities,
-  slidingWindowInference,
   type Split,
-  type Subject,
   type Volume,
   writeBratsSplit,
-  writeSplit,
 } from "../data/mod.ts";
 import type { BratsSubject } from "../data/mod.ts";
 import { parseLabelMap } from "../data/mod.ts";
-import { useBackend } from "../tensor/mod.ts";
-import { METHODS, prepareMethod, train, type TrainConfig, type TrainResult } from "../train/mod.ts";
+import { BACKEND_CHOICES, useBackend } from "../tensor/mod.ts";
+import {
+  finetune,
+  imgTriple,
+  METHODS,
+  PAPER_RANKS,
+  prepareMethod,
+  train,
+  type TrainConfig,
+  type TrainResult,
+  validationDice,
+  type ValidationSubject,
+} from "../train/mod.ts";
 import type { LazySamples, TrainSample } from "../train/loop.ts";
-import type { UNETR, UnetrConfig } from "../models/mod.ts";
+import type { UnetrConfig } from "../models/mod.ts";
 import {
   asUserError,
+  BACKEND_HELP,
   choice,
   type CommandSpec,
   existingDir,
@@ -55,11 +62,11 @@ import {
 } from "./args.ts";
 import {
   buildUnetr,
+  libraryCall,
   loadPreprocessed,
   MODEL_KEY,
   MODEL_NAMES,
   presetConfig,
-  readPretrained,
   toSample,
 } from "./model_io.ts";
 
@@ -85,7 +92,7 @@ const TRAIN_FLAGS: Record<string, FlagSpec> = {
   "no-intensity": b("turn the per-slice intensity augmentation off"),
   "label-map": s('merge label values, e.g. "37,38:1"', "MAP"),
   resume: b("continue the run in --out from its resume.safetensors"),
-  backend: s("auto (WebGPU when an adapter exists) | cpu | webgpu", "NAME", "auto"),
+  backend: s(BACKEND_HELP, "NAME", "auto"),
   quiet: b("no progress display"),
 };
 
@@ -117,7 +124,10 @@ export const FINETUNE: CommandSpec = {
   flags: {
     pretrained: s("pre-trained weights (.safetensors from lorapt, or the authors' .pth)", "FILE"),
     method: s(METHODS.join(" | "), "M", "full"),
-    rank: s("rank of the low-rank methods", "R", "1"),
+    rank: s(
+      `rank of the low-rank methods (default: the method's own, the paper's: ${rankList()})`,
+      "R",
+    ),
     "train-size": s("number of training subjects drawn by --seed", "N", "5"),
     "use-lists": b("take train.txt/test.txt of the dataset instead of drawing"),
     model: s(`architecture when --pretrained does not record one: ${MODEL_NAMES.join(" | ")}`, "NAME", "unetr"),
@@ -130,18 +140,17 @@ export const FINETUNE: CommandSpec = {
   },
 };
 
-function trainConfig(v: FlagValues, crop: [number, number, number]): Partial<TrainConfig> {
+/** The training settings of the flags shared by pretrain, finetune and experiment, but the seed and the crop. */
+export function sharedTrainConfig(v: FlagValues): Partial<TrainConfig> {
   return {
     epochs: num(v, "epochs", { min: 1, integer: true }),
     batchSize: num(v, "batch-size", { min: 1, integer: true }),
-    crop,
     lr: num(v, "lr", { min: 0 }),
     weightDecay: num(v, "weight-decay", { min: 0 }),
     optimizer: choice(v, "optimizer", ["adam", "adamw"] as const),
     amsgrad: !flag(v, "no-amsgrad"),
     schedule: choice(v, "schedule", ["poly-epoch", "poly-iteration", "constant"] as const),
     loss: choice(v, "loss", ["dice", "dice-ce"] as const),
-    seed: num(v, "seed", { integer: true }),
     checkpointEvery: num(v, "checkpoint-every", { min: 0, integer: true }),
     ensemble: num(v, "ensemble", { min: 1, integer: true }),
     flip: !flag(v, "no-flip"),
@@ -150,14 +159,9 @@ function trainConfig(v: FlagValues, crop: [number, number, number]): Partial<Tra
   };
 }
 
-async function readDataset(v: FlagValues): Promise<{ root: string; labelled: Subject[]; lists?: Split }> {
-  const root = await existingDir(need(v, "data"), "data");
-  const ds = await asUserError(`--data ${root}`, () => loadDataset(root));
-  const labelled = ds.subjects.filter((x) => x.labelPath);
-  if (labelled.length === 0) throw new UsageError(`--data ${root}: no subject has a label`);
-  const l = ds.lists;
-  const lists = l?.train ? { seed: null, train: l.train, valid: l.valid ?? [], test: l.test ?? [] } : undefined;
-  return { root, labelled, lists };
+function trainConfig(v: FlagValues, crop: [number, number, number]): Partial<TrainConfig> {
+  const shared = sharedTrainConfig(v);
+  return { ...shared, crop, seed: num(v, "seed", { integer: true }) };
 }
 
 function outDir(v: FlagValues): string {
@@ -176,60 +180,6 @@ export interface TrainCommandResult {
   split?: Split;
 }
 
-/** True when some sub-folder `ID` of `root` holds `ID_t1ce` or `ID_seg` (`.nii.gz` or `.nii`). */
-export async function looksLikeBrats(root: string): Promise<boolean> {
-  for await (const e of Deno.readDir(root)) {
-    if (!e.isDirectory) continue;
-    for (const m of ["t1ce", "seg"]) {
-      for (const ext of [".nii.gz", ".nii"]) {
-        const st = await Deno.stat(`${root}/${e.name}/${e.name}_${m}${ext}`).catch(() => null);
-        if (st?.isFile) return true;
-      }
-    }
-  }
-  return false;
-}
-
-/** A validation subject as the evaluation needs it: input channels and the class-index label. */
-interface ValSubject {
-  id: string;
-  channels: readonly Volume<Float32Array>[];
-  label: Volume<Uint8Array>;
-}
-
-/**
- * Mean foreground Dice of `model` on the validation subjects: sliding windows
- * of the model's size over all input channels (no overlap, spec §7), argmax,
- * Dice per foreground class (1..K−1) per subject. Returns `dice` (mean over
- * subjects of the mean over classes) and, with more than one foreground
- * class, `dice_<name>` per class.
- */
-async function validationDice(
-  model: UNETR,
-  subjects: () => AsyncIterable<ValSubject>,
-  classNames: string[],
-): Promise<Record<string, number>> {
-  model.eval();
-  const window = imgTriple(model.config);
-  const k = model.config.outChannels;
-  const sums = new Float64Array(k);
-  let n = 0;
-  const predictor = modelPredictor(model);
-  for await (const s of subjects()) {
-    const r = await slidingWindowInference(s.channels, predictor, { window });
-    for (let c = 1; c < k; c++) {
-      sums[c] += dice(r.labels.data.map((v) => v === c ? 1 : 0), s.label.data.map((v) => v === c ? 1 : 0));
-    }
-    n++;
-  }
-  const out: Record<string, number> = {};
-  let mean = 0;
-  for (let c = 1; c < k; c++) mean += sums[c] / n;
-  out.dice = mean / (k - 1);
-  if (k > 2) { for (let c = 1; c < k; c++) out[`dice_${classNames[c] ?? c}`] = sums[c] / n; }
-  return out;
-}
-
 /** What the pretrain data paths hand to the loop. */
 interface PretrainData {
   root: string;
@@ -237,7 +187,7 @@ interface PretrainData {
   train: string[];
   valid: string[];
   samples: readonly TrainSample[] | LazySamples;
-  validation: () => AsyncIterable<ValSubject>;
+  validation: () => AsyncIterable<ValidationSubject>;
   /** Extra entries for config.json. */
   info: Record<string, unknown>;
   inChannels: number;
@@ -375,7 +325,7 @@ export async function runPretrain(v: FlagValues): Promise<TrainCommandResult> {
     );
   }
   const dir = outDir(v);
-  const backend = await useBackend(choice(v, "backend", ["auto", "cpu", "webgpu"] as const));
+  const backend = await useBackend(choice(v, "backend", BACKEND_CHOICES));
   const data = brats
     ? await bratsData(v, root, tc0.seed!, dir)
     : await plainData(v, root, layout as "auto" | "authors" | "msd");
@@ -432,74 +382,45 @@ export async function runPretrain(v: FlagValues): Promise<TrainCommandResult> {
   return { runDir: dir, result, report };
 }
 
-/** Runs `lorapt finetune` with parsed flags. */
+/** Runs `lorapt finetune` with parsed flags: flags → {@link finetune} options → call. */
 export async function runFinetune(v: FlagValues): Promise<TrainCommandResult> {
   // Cheap checks first, so a typo fails before any file is read.
-  await existingDir(need(v, "data"), "data");
-  const pretrainedPath = await existingFile(need(v, "pretrained"), "pretrained");
-  if (!/\.(safetensors|pth|pt)$/.test(pretrainedPath)) {
-    throw new UsageError(`--pretrained ${pretrainedPath}: expected a .safetensors or .pth file`);
-  }
+  const data = await existingDir(need(v, "data"), "data");
+  const pretrained = await existingFile(need(v, "pretrained"), "pretrained");
   const method = need(v, "method");
   if (!METHODS.includes(method)) throw new UsageError(`--method "${method}" is not one of ${METHODS.join(", ")}`);
-  const rank = num(v, "rank", { min: 1, integer: true });
+  const rank = str(v, "rank") !== undefined ? num(v, "rank") : undefined; // checked against the model by finetune
   const frozenDropout = choice(v, "frozen-dropout", ["train", "off"] as const);
   const checked = trainConfig(v, [16, 16, 16]);
-  const nTrain = num(v, "train-size", { min: 1, integer: true });
+  const trainSize = num(v, "train-size", { min: 1, integer: true });
   const labelMap = str(v, "label-map") ? parseLabelMap(str(v, "label-map")!) : undefined;
-  const backendName = choice(v, "backend", ["auto", "cpu", "webgpu"] as const);
-  const { root, labelled, lists } = await readDataset(v);
-  const dir = outDir(v);
-  if (!flag(v, "use-lists") && nTrain >= labelled.length) {
-    throw new UsageError(`--train-size ${nTrain} leaves no test subject among ${labelled.length} labelled subjects`);
-  }
-  const backend = await useBackend(backendName);
-  const pre = await readPretrained(pretrainedPath);
-  const config = pre.config ?? presetConfig(need(v, "model"));
-  const tc = { ...checked, crop: imgTriple(config), frozenDropout };
-  let split: Split;
-  if (flag(v, "use-lists")) {
-    if (!lists) throw new UsageError(`--use-lists: ${root} has no train.txt`);
-    split = lists;
-  } else {
-    split = fewShotSplit(labelled, { nTrain, seed: tc.seed });
-  }
-  const train_ = labelled.filter((x) => split.train.includes(x.id));
-  const samples = [];
-  for (const subj of train_) samples.push(toSample(await loadPreprocessed(subj, labelMap)));
-  const base = buildUnetr(config, tc.seed!, pre.weights, `--pretrained ${pretrainedPath}`);
-  const prepared = await asUserError(`--method ${method}`, () => prepareMethod(base, { method, rank }));
-  await writeSplit(dir, split, { dataset: root });
-  if (!flag(v, "quiet")) {
-    const { trainable, total } = prepared.report;
-    console.error(
-      `finetune: ${method} (rank ${rank}) trains ${trainable} of ${total} parameters on ${split.train.length} ` +
-        `subjects [${split.train.join(", ")}], ${split.test.length} test; backend ${backend}`,
-    );
-  }
-  const result = await train({
-    model: prepared.model as typeof base,
-    trainable: prepared.trainable,
-    samples,
-    config: tc,
-    outDir: dir,
-    resume: flag(v, "resume"),
-    runInfo: {
-      command: "finetune",
-      data: root,
-      pretrained: pretrainedPath,
+  const backendName = choice(v, "backend", BACKEND_CHOICES);
+  const model = need(v, "model");
+  if (!(MODEL_NAMES as readonly string[]).includes(model)) presetConfig(model); // names --model
+  await useBackend(backendName);
+  const { crop: _crop, ...config } = checked;
+  const quiet = flag(v, "quiet");
+  const r = await libraryCall(() =>
+    finetune({
+      data,
+      pretrained,
+      out: outDir(v),
       method,
       rank,
-      model: config,
-      parameters: prepared.report,
-    },
-    metadata: { [MODEL_KEY]: JSON.stringify(config), "lorapt.method": method, "lorapt.rank": String(rank) },
-    progress: flag(v, "quiet") ? false : {},
-  });
-  return { runDir: dir, result, report: prepared.report, split };
+      trainSize,
+      useLists: flag(v, "use-lists"),
+      model,
+      labelMap,
+      config: { ...config, frozenDropout },
+      resume: flag(v, "resume"),
+      progress: quiet ? false : {},
+      log: quiet ? undefined : (line) => console.error(line),
+    })
+  );
+  return { runDir: r.runDir, result: r.result, report: r.report, split: r.split };
 }
 
-function imgTriple(c: { imgSize: number | number[] }): [number, number, number] {
-  const i = c.imgSize;
-  return typeof i === "number" ? [i, i, i] : [i[0], i[1], i[2]];
+/** The methods with a rank and their default ranks, for the help. */
+function rankList(): string {
+  return METHODS.flatMap((m) => (PAPER_RANKS[m] ? [`${m} ${PAPER_RANKS[m]}`] : [])).join(", ");
 }

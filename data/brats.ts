@@ -1,5 +1,5 @@
 /**
- * BraTS 2021 for pre-training (issue 10, spec/training-protocol.md §1, §3):
+ * BraTS 2021 for pre-training (issue 10; paper §4.1.1, §4.3):
  * the folder layout, multi-modality loading with per-channel z-scores, the
  * tumour label mapping, the seeded 1000/125/126 split, and a miniature
  * BraTS-layout folder built from tumour phantoms for tests and demos. For
@@ -21,7 +21,7 @@ import { sameGrid, type Volume } from "./volume.ts";
 export const BRATS_MODALITIES = ["t1", "t1ce", "t2", "flair"] as const;
 /** One BraTS MRI sequence. */
 export type BratsModality = typeof BRATS_MODALITIES[number];
-/** The BraTS 2021 training-set size and the paper's split of it (spec §1). */
+/** The BraTS 2021 training-set size and the paper's split of it (paper §4.3). */
 export const BRATS_SPLIT = { train: 1000, valid: 125, test: 126 } as const;
 
 /** One BraTS subject: its image files and its segmentation. */
@@ -64,10 +64,10 @@ export interface BratsDataset {
 
 /** Options of {@link loadBrats} and {@link loadBratsSubject}. */
 export interface BratsOptions {
-  /** Input modalities in channel order. Default `["t1ce"]` (spec §1). */
+  /** Input modalities in channel order. Default `["t1ce"]` (paper §4.3). */
   modalities?: readonly BratsModality[];
   /**
-   * Merge NCR (1), ED (2) and ET (4) into tumour = 1 (default, spec §1).
+   * Merge NCR (1), ED (2) and ET (4) into tumour = 1 (default, paper §4.3).
    * When false the classes are kept and made contiguous: NCR → 1, ED → 2,
    * ET → 3.
    */
@@ -264,7 +264,7 @@ async function readChannels(
 /**
  * Reads a subject's modalities (default: those chosen in {@link loadBrats},
  * in that order) into one channel-first float32 array, z-scoring each channel
- * over its own voxels > 0 (the brain, spec §3, as {@link zScore} does for the
+ * over its own voxels > 0 (the brain, as the authors' `data/preprocess.py` and {@link zScore} do for the
  * hippocampus data), and maps the seg: NCR, ED and ET become tumour = 1, or
  * with `mergeLabels: false` the contiguous classes 1, 2, 3. Every file must
  * be on the grid of the first modality (an error names both files); any label
@@ -410,7 +410,7 @@ export interface LoadedBratsChannels {
  * Reads a subject's `modalities` (in that order) with the preprocessing of
  * {@link loadBratsSubject}, the same code: every file on the first one's grid
  * (an error names both files), each z-scored over its own voxels > 0
- * (spec §3). No seg is read, so it serves prediction on new scans.
+ * (the authors' `data/preprocess.py`). No seg is read, so it serves prediction on new scans.
  *
  * @example
  * ```ts
@@ -460,7 +460,7 @@ export interface BratsSplitOptions {
 }
 
 /**
- * The pre-training split of spec §1: the ids in natural order are shuffled
+ * The pre-training split of the paper's §4.3: the ids in natural order are shuffled
  * by `seed`; the first `train` are training, the next `valid` validation and
  * the rest test, so the draw does not depend on the input order.
  *
@@ -555,4 +555,33 @@ export async function writeBratsSplit(
 ): Promise<string> {
   const { root, modalities, mergeLabels } = dataset;
   return await writeSplit(dir, split, { dataset: "brats", root, modalities, mergeLabels });
+}
+
+/**
+ * True when some sub-folder `ID` of `root` holds `ID_t1ce` or `ID_seg`
+ * (`.nii.gz` or `.nii`): how `lorapt pretrain --layout auto` detects BraTS.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { looksLikeBrats } from "./mod.ts";
+ * const dir = await Deno.makeTempDir();
+ * assert.equal(await looksLikeBrats(dir), false);
+ * await Deno.mkdir(`${dir}/BraTS2021_00000`);
+ * await Deno.writeFile(`${dir}/BraTS2021_00000/BraTS2021_00000_seg.nii.gz`, new Uint8Array());
+ * assert.equal(await looksLikeBrats(dir), true);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function looksLikeBrats(root: string): Promise<boolean> {
+  for await (const e of Deno.readDir(root)) {
+    if (!e.isDirectory) continue;
+    for (const m of ["t1ce", "seg"]) {
+      for (const ext of [".nii.gz", ".nii"]) {
+        const st = await Deno.stat(`${root}/${e.name}/${e.name}_${m}${ext}`).catch(() => null);
+        if (st?.isFile) return true;
+      }
+    }
+  }
+  return false;
 }

@@ -1,6 +1,6 @@
 /**
  * Dataset layouts, few-shot splits and the checks run before training
- * (issue 7, spec/training-protocol.md §2).
+ * (issue 7; paper §4.1.2, §5.2).
  *
  * Two layouts are read: the LoRA-PT authors' layout
  * (`root/subN/subN_img.nii.gz` + `subN_mask.nii.gz`, with optional
@@ -182,7 +182,7 @@ async function loadMsd(root: string): Promise<Dataset> {
 
 /** Options of {@link fewShotSplit}. */
 export interface SplitOptions {
-  /** Training subjects drawn by seed (spec §2: 5 or 10). Default 5. */
+  /** Training subjects drawn by seed (paper §5.2: 5 or 10). Default 5. */
   nTrain?: number;
   /** Seed of the draw. Default 0. */
   seed?: number;
@@ -190,7 +190,7 @@ export interface SplitOptions {
   train?: string[];
   /** Explicit test ids; default: every id not in `train`. */
   test?: string[];
-  /** Validation ids (logging only, spec §6); may overlap `test`. Default none. */
+  /** Validation ids (logging only, paper §4.3); may overlap `test`. Default none. */
   valid?: string[];
 }
 
@@ -207,7 +207,7 @@ export interface Split {
 }
 
 /**
- * The few-shot split of spec §2: `nTrain` subjects drawn by `seed`, every
+ * The few-shot split of the paper's §5.2: `nTrain` subjects drawn by `seed`, every
  * other subject is test. The draw shuffles the ids in natural order, so it
  * does not depend on the order they are passed in. Explicit `train` (and
  * optionally `test`) lists override the draw; unknown or overlapping ids are

@@ -1,6 +1,6 @@
 /**
  * Sliding-window inference over a whole volume with any model behind an
- * async callback (spec/training-protocol.md §7; the MONAI name
+ * async callback (paper §4.3; the MONAI name
  * `sliding_window_inference`).
  *
  * Two array layouts meet here, and the axes mean the same in both:
@@ -65,11 +65,11 @@ export function modelPredictor(model: { forward(x: Tensor): Tensor }): Predictor
 
 /** Options of {@link slidingWindowInference}. */
 export interface SlidingWindowOptions {
-  /** Window size; a number means a cube. Default 128 (spec §7). */
+  /** Window size; a number means a cube. Default 128 (paper §4.3; the authors' `test.py`). */
   window?: number | Shape3;
   /**
    * Fraction of a window shared with its neighbour, in [0, 1): the stride is
-   * ⌊w·(1 − overlap)⌋. Default 0 (spec §7: stride = window, last window
+   * ⌊w·(1 − overlap)⌋. Default 0 (paper §4.3; the authors' `test.py`: stride = window, last window
    * shifted back to end at the border).
    */
   overlap?: number;
@@ -77,7 +77,7 @@ export interface SlidingWindowOptions {
   batch?: number;
   /**
    * Apply a softmax over classes to each member's averaged probabilities, as
-   * the authors' `test.py` does before ensembling (spec §7). Default false.
+   * the authors' `test.py` does before ensembling. Default false.
    */
   secondSoftmax?: boolean;
 }
@@ -95,7 +95,7 @@ export interface SlidingWindowResult {
 }
 
 /**
- * Window starts along one axis (spec §7): `0, s, 2s, …` with stride
+ * Window starts along one axis (paper §4.3; the authors' `test.py`): `0, s, 2s, …` with stride
  * `s = max(1, ⌊window·(1 − overlap)⌋)`, as many as needed to reach the end,
  * each clipped to `size − window`; `[0]` when the axis is not longer than the
  * window (the window is then zero-padded).
@@ -277,7 +277,7 @@ function softmaxOverClasses(probs: Float32Array, classes: number, n: number): vo
 }
 
 /**
- * Runs `predictor` over a volume in windows (spec §7) and averages the
+ * Runs `predictor` over a volume in windows (paper §4.3; the authors' `test.py`) and averages the
  * class probabilities where windows overlap (sum / per-voxel window count).
  * With several predictors (checkpoints) it returns their ensemble: each
  * member's averaged map (softmaxed again when `secondSoftmax`), then the mean

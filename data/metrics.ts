@@ -1,7 +1,7 @@
 /**
  * Segmentation metrics on binary masks: Dice, Hausdorff distance (maximum and
  * percentile), average symmetric surface distance, and a per-subject
- * aggregate that keeps missed cases visible (spec/training-protocol.md §9).
+ * aggregate that keeps missed cases visible (paper §4.2).
  *
  * Masks are flat arrays in NIfTI order (x fastest); any nonzero voxel is
  * foreground. Surface distances follow MONAI's `HausdorffDistanceMetric`:
@@ -30,7 +30,7 @@ function checkPair(a: Mask, b: Mask, where: string, shape?: Shape3): void {
 
 /**
  * Dice overlap 2|A∩B| / (|A| + |B|); 1 when both masks are empty (the
- * authors' script gives NaN there, spec §9; both agree whenever a mask is
+ * authors' script gives NaN there; both agree whenever a mask is
  * non-empty).
  *
  * @example
@@ -270,12 +270,12 @@ function fromDistances(
     Math.max(percentile(d.aToB, p), percentile(d.bToA, p));
 }
 
-/** HD95: max of the two directed 95th percentiles (spec §9, paper). */
+/** HD95: max of the two directed 95th percentiles (paper §4.2). */
 export function hd95(a: Mask, b: Mask, shape: Shape3, spacing: Spacing3): number {
   return hausdorff(a, b, shape, spacing, { percentile: 95 });
 }
 
-/** Maximum Hausdorff distance (what the authors' script reports, spec §9). */
+/** Maximum Hausdorff distance (what the authors' `evaluation/hd95.py` reports). */
 export function hdMax(a: Mask, b: Mask, shape: Shape3, spacing: Spacing3): number {
   return hausdorff(a, b, shape, spacing, { percentile: 100 });
 }

@@ -1,7 +1,7 @@
 /**
  * The medical-imaging data pipeline on plain typed arrays: NIfTI I/O,
  * segmentation metrics (Dice, HD95, ASSD), post-processing and synthetic
- * brain phantoms (issue 7, spec/training-protocol.md §2–4, §7–9).
+ * brain phantoms (issue 7; paper §4.1–4.3).
  * @module
  */
 export {
@@ -87,6 +87,7 @@ export {
   loadBratsSubject,
   type LoadedBratsChannels,
   type LoadedBratsSubject,
+  looksLikeBrats,
   parseBratsModalities,
   writeBratsSplit,
 } from "./brats.ts";

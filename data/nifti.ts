@@ -40,7 +40,7 @@ const VOX_OFFSET = 352;
 export interface WriteNiftiOptions {
   /**
    * A volume whose geometry (affine, spacing) is copied into the written
-   * header, e.g. the ground truth when writing a prediction (spec §8). It must
+   * header, e.g. the ground truth when writing a prediction. It must
    * have the same shape.
    */
   reference?: Volume;

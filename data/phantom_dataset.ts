@@ -29,7 +29,7 @@ export interface PhantomDatasetOptions {
   seed?: number;
   /** Authors' layout: training subjects. Default min(5, n − 1), at least 1. */
   nTrain?: number;
-  /** Authors' layout: validation subjects (logging only, spec §6). Default 1 if room. */
+  /** Authors' layout: validation subjects (logging only, paper §4.3). Default 1 if room. */
   nValid?: number;
 }
 
@@ -59,7 +59,7 @@ export interface PhantomDataset {
  * Generates `n` phantom subjects (each from its own seed drawn from `seed`)
  * and writes them as `.nii.gz` in the chosen layout. In the authors' layout
  * the split is drawn by seed: `nTrain` training subjects, `nValid`
- * validation subjects, all others test (spec §2).
+ * validation subjects, all others test (paper §5.2).
  */
 export async function makePhantomDataset(
   options: PhantomDatasetOptions,

@@ -1,7 +1,7 @@
 /**
  * Synthetic T1-like brain phantoms: the embedded default data for demos and
  * tests, standing in for the MNI-registered 182×218×182 1 mm volumes of
- * spec/training-protocol.md §2.
+ * the paper's §4.1.2.
  *
  * Anatomy is defined in the coordinates of the 182×218×182 template (voxel
  * units = mm) and rasterised at any grid size, so a 64³ phantom is the same
@@ -43,7 +43,7 @@ export interface Phantom {
   structures: { name: string; templateMm3: number }[];
 }
 
-/** The default grid: MNI152 1 mm (spec §2). */
+/** The default grid: MNI152 1 mm (paper §4.1.2). */
 export const TEMPLATE_SHAPE: Shape3 = [182, 218, 182];
 
 // Tissue classes, and their mean intensity relative to white matter.
@@ -167,7 +167,7 @@ function hippocampusShape(rng: Rng, head: number[], side: number) {
  * Makes one phantom subject. Deterministic by `seed`. The hippocampus task
  * labels two hippocampi of 3.0–4.5 cm³ each (at the default size); the
  * tumour task labels 1–3 irregular blobs (T1ce-like: dark core, bright rim,
- * hypo-intense edge), merged into one label as in spec §1. Anatomy scales
+ * hypo-intense edge), merged into one label as in the paper's §4.3. Anatomy scales
  * with the grid, so below about 32³ a hippocampus is only a few voxels.
  *
  * @example

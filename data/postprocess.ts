@@ -1,7 +1,7 @@
 /**
  * Post-processing of predicted label maps: connected components and removal
  * of small ones, as the authors' evaluation does before scoring
- * (spec/training-protocol.md §8: scikit-image `remove_small_objects`,
+ * (paper §4.3: regions under 1000 mm³ go; the authors' `evaluation/dice.py`: scikit-image `remove_small_objects`,
  * min_size 1000, connectivity 1 = 6-neighbour faces).
  * @module
  */

@@ -1,6 +1,6 @@
 /**
  * Preprocessing and training augmentation on {image, label} pairs
- * (spec/training-protocol.md §3–4). Every random choice comes from an
+ * (paper §4.3; the authors' `data/preprocess.py`, `data/BraTS.py`). Every random choice comes from an
  * explicit {@link Rng}, so a pipeline replays bit for bit from its seed.
  *
  * Axes are those of {@link Volume}: `[x, y, z]`, x fastest. In the authors'
@@ -57,13 +57,13 @@ export function compose(...transforms: Transform[]): Transform {
 
 /** Options of {@link zScore}. */
 export interface ZScoreOptions {
-  /** Voxels strictly above this are normalised. Default 0 (spec §3). */
+  /** Voxels strictly above this are normalised. Default 0 (the authors' `data/preprocess.py`). */
   threshold?: number;
 }
 
 /**
  * Z-score normalisation over the voxels > `threshold` (the brain after skull
- * stripping, spec §3): those become `(x − mean)/std` (population std); all
+ * stripping, the authors' `data/preprocess.py`): those become `(x − mean)/std` (population std); all
  * other voxels are left unchanged, so a zero background stays exactly 0.
  * Throws when no voxel is above the threshold.
  *
@@ -169,13 +169,13 @@ export function flipVolume<T extends Volume>(volume: T, axis: 0 | 1 | 2): T {
 
 /** Options of {@link randomCrop}. */
 export interface RandomCropOptions {
-  /** Crop size; a number means a cube. Default 128 (spec §4; small configs use 32 or 64). */
+  /** Crop size; a number means a cube. Default 128 (paper §4.3; small configs use 32 or 64). */
   size?: number | Shape3;
 }
 
 /**
  * The crop start of {@link randomCrop} along each axis: uniform over the
- * inclusive range `[0, shape − size]` (spec §4.1: [0,54]×[0,90]×[0,54] for
+ * inclusive range `[0, shape − size]` (paper §4.3; the authors' `data/BraTS.py`: [0,54]×[0,90]×[0,54] for
  * 182×218×182); where the volume is smaller than the crop, no draw and a
  * negative start that pads evenly (the extra voxel after).
  *
@@ -193,7 +193,7 @@ export function randomCropStart(shape: Shape3, size: Shape3, rng: Rng): Shape3 {
 }
 
 /**
- * Random crop of image and label at one offset (spec §4.1), zero-padding
+ * Random crop of image and label at one offset (paper §4.3; the authors' `data/BraTS.py`), zero-padding
  * the axes where the volume is smaller than the crop (pad-if-smaller).
  *
  * @example
@@ -223,7 +223,7 @@ export function randomCrop(options: RandomCropOptions = {}): Transform {
 
 /** Options of {@link randomFlip}. */
 export interface RandomFlipOptions {
-  /** Probability of flipping each axis. Default 0.5 (spec §4.2). */
+  /** Probability of flipping each axis. Default 0.5 (paper §4.3). */
   prob?: number;
   /** Axes that may flip, each drawn independently in this order. Default [0, 1, 2]. */
   axes?: (0 | 1 | 2)[];
@@ -231,7 +231,7 @@ export interface RandomFlipOptions {
 
 /**
  * Flips image and label together along each axis independently with
- * probability `prob` (spec §4.2); one uniform draw per axis.
+ * probability `prob` (paper §4.3); one uniform draw per axis.
  *
  * @example
  * ```ts
@@ -265,12 +265,12 @@ export interface SliceIntensityOptions {
   scale?: [number, number];
   /** Range of the additive shift b. Default [−0.1, 0.1]. */
   shift?: [number, number];
-  /** Axis whose slices get their own (a, b). Default 1 (coronal, spec §4.3). */
+  /** Axis whose slices get their own (a, b). Default 1 (coronal, paper §4.3; the authors' `data/BraTS.py`). */
   axis?: 0 | 1 | 2;
 }
 
 /**
- * Intensity augmentation of spec §4.3: `x ← x·a + b` with `a ~ U(scale)` and
+ * Intensity augmentation of the authors' `data/BraTS.py` (paper §4.3): `x ← x·a + b` with `a ~ U(scale)` and
  * `b ~ U(shift)` drawn independently for each index along `axis` (one pair
  * per coronal slice by default) and applied to every voxel of the slice,
  * background included. As in the authors' code, all factors are drawn
@@ -309,16 +309,16 @@ export function randomSliceIntensity(options: SliceIntensityOptions = {}): Trans
 
 /** Options of {@link trainingAugmentation}; `false` switches a step off. */
 export interface AugmentationOptions {
-  /** Random crop (spec §4.1). Default `{ size: 128 }`. */
+  /** Random crop (paper §4.3; the authors' `data/BraTS.py`). Default `{ size: 128 }`. */
   crop?: RandomCropOptions | false;
-  /** Random flips (spec §4.2). Default `{ prob: 0.5 }`. */
+  /** Random flips (paper §4.3). Default `{ prob: 0.5 }`. */
   flip?: RandomFlipOptions | false;
-  /** Per-slice intensity scale and shift (spec §4.3). Default on. */
+  /** Per-slice intensity scale and shift (paper §4.3; the authors' `data/BraTS.py`). Default on. */
   intensity?: SliceIntensityOptions | false;
 }
 
 /**
- * The training sampler of spec §4 in the authors' order: crop, flips,
+ * The training sampler of the paper's §4.3 in the order of the authors' `data/BraTS.py`: crop, flips,
  * per-coronal-slice intensity. Apply it to z-scored subjects (§3,
  * {@link zScore}).
  *

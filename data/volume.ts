@@ -1,6 +1,6 @@
 /**
  * The in-memory image type of the data pipeline: a 3-D voxel array with its
- * grid geometry, in NIfTI conventions (spec/training-protocol.md §3: array
+ * grid geometry, in NIfTI conventions (as nibabel loads it: array
  * axis order = NIfTI x, y, z; x varies fastest in memory).
  * @module
  */

@@ -1,6 +1,6 @@
 /**
  * Neural-network modules with PyTorch/MONAI names, and UNETR as LoRA-PT uses
- * it (spec/unetr.md).
+ * it (paper §3.1, §4.3; MONAI 1.3.0 `monai.networks.nets.UNETR`).
  *
  * - {@link Module}: named parameters and children, train/eval, state dicts,
  *   parameter substitution (`withParameters`) and submodule replacement.

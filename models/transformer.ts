@@ -1,5 +1,5 @@
 /**
- * The ViT encoder of UNETR in the MONAI 1.3.0 layout (spec/unetr.md §2, §7):
+ * The ViT encoder of UNETR in the MONAI 1.3.0 layout (MONAI 1.3.0 `monai/networks/blocks/`; the transformer of the paper's §3.1):
  * `SABlock` (fused qkv self-attention), `MLPBlock`, pre-norm
  * `TransformerBlock`, `PatchEmbeddingBlock` (conv + learnable positions) and
  * `ViT`. Registration order follows MONAI, so parameter names and their
@@ -34,7 +34,7 @@ export interface TransformerOptions extends ModuleOptions {
 /**
  * Multi-head self-attention as MONAI's `SABlock`: one bias-free `qkv`
  * Linear d→3d whose output feature `t·d + h·dh + j` is (q,k,v)[t], head h,
- * channel j; scores `q·kᵀ · dh^−½` (spec §2: /√dh, not /√d); softmax over
+ * channel j; scores `q·kᵀ · dh^−½` (MONAI 1.3.0: /√dh; the paper's §3.1 writes /√d); softmax over
  * keys; dropout on the weights; heads concatenated head-major; `out_proj`
  * d→d with bias; dropout.
  *
@@ -74,7 +74,7 @@ export class SABlock extends Module implements UnaryModule {
     this.headDim = hiddenSize / numHeads;
     this.scale = this.headDim ** -0.5;
     const p = opts.dropoutRate ?? 0;
-    // MONAI 1.3.0 creates out_proj before qkv: that is the state-dict order (spec §4).
+    // MONAI 1.3.0 creates out_proj before qkv: that is the state-dict order.
     this.registerModule("out_proj", new Linear(hiddenSize, hiddenSize, opts));
     this.registerModule("qkv", new Linear(hiddenSize, 3 * hiddenSize, { ...opts, bias: opts.qkvBias ?? false }));
     this.registerModule("drop_output", new Dropout(p, opts));
@@ -184,7 +184,7 @@ export class PatchEmbeddingBlock extends Module implements UnaryModule {
     }
     this.gridSize = img.map((d, i) => d / patch[i]) as Triple;
     this.numPatches = this.gridSize[0] * this.gridSize[1] * this.gridSize[2];
-    // An own parameter: listed before the conv's, as in PyTorch's named_parameters (spec §7).
+    // An own parameter: listed before the conv's, as in PyTorch's named_parameters.
     this.registerParameter(
       "position_embeddings",
       new Init(opts).truncNormal([1, this.numPatches, hiddenSize], 0.02, -2, 2),

@@ -1,6 +1,6 @@
 /**
  * UNETR (Hatamizadeh et al., 2022) in the MONAI 1.3.0 layout that LoRA-PT
- * uses (spec/unetr.md): a ViT encoder whose blocks 3, 6 and 9 and final
+ * uses (paper §3.1, §4.3): a ViT encoder whose blocks 3, 6 and 9 and final
  * output feed a convolutional decoder through skip connections. The
  * reference configuration has 170 tensors and 93,011,170 parameters.
  * @module
@@ -43,7 +43,7 @@ export interface UnetrConfig {
 export type UnetrName = "unetr-base" | "unetr-small" | "unetr-tiny";
 
 /**
- * Predefined configurations. `unetr-base` is the spec's reference (LoRA-PT
+ * Predefined configurations. `unetr-base` is the paper's (LoRA-PT
  * / MONAI defaults, 93,011,170 parameters). `unetr-small` (64³, d 96, MLP 384,
  * 4 heads, feature size 8) and `unetr-tiny` (32³, d 48, MLP 192, 4 heads,
  * feature size 4) run on a CPU and keep 12 layers, so LoRA-PT's tensors keep
@@ -94,7 +94,7 @@ export const UNETR_CONFIGS: Readonly<Record<UnetrName, Readonly<UnetrConfig>>> =
   },
 });
 
-/** Every intermediate of {@link UNETR.forwardFeatures}, named as in spec §3. */
+/** Every intermediate of {@link UNETR.forwardFeatures}, named as in MONAI 1.3.0's `UNETR.forward`. */
 export interface UnetrFeatures {
   /** Patch-embedding output `[B, N, d]`. */
   tokens: Tensor;
@@ -215,7 +215,7 @@ export class UNETR extends Module {
     return z.reshape([z.shape[0], g1, g2, g3, this.config.hiddenSize]).permute([0, 4, 1, 2, 3]);
   }
 
-  /** Runs the network and returns every intermediate of spec §3. */
+  /** Runs the network and returns every intermediate of MONAI 1.3.0's `UNETR.forward`. */
   forwardFeatures(input: Tensor): UnetrFeatures {
     const img = triple(this.config.imgSize);
     if (input.rank !== 5 || input.shape[1] !== this.config.inChannels || img.some((d, i) => input.shape[2 + i] !== d)) {

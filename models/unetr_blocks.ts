@@ -1,6 +1,6 @@
 /**
  * The convolutional blocks of UNETR, as MONAI's `dynunet_block.py` and
- * `unetr_block.py` (spec/unetr.md §2): `Convolution` (the `get_conv_layer`
+ * `unetr_block.py` (MONAI 1.3.0): `Convolution` (the `get_conv_layer`
  * wrapper, hence the `.conv.weight` names), `UnetResBlock`,
  * `UnetrBasicBlock`, `UnetrPrUpBlock`, `UnetrUpBlock` and `UnetOutBlock`.
  * Norms are `InstanceNorm3d(affine=false)`, activations `LeakyReLU(0.01)`.

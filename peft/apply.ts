@@ -7,6 +7,7 @@
 import { Rng, type Tensor } from "../tensor/mod.ts";
 import { LayerNorm, Linear, type Module, type ModuleList, type UNETR } from "../models/mod.ts";
 import {
+  checkRank,
   findTargets,
   type LoraPtGroupName,
   type PeftConfig,
@@ -14,6 +15,7 @@ import {
   type ResolvedPeftConfig,
   underAny,
 } from "./config.ts";
+import { METHOD_TABLE, methodInfo } from "./methods.ts";
 import { AdapterLinear } from "./layers/adapter.ts";
 import { isMergeable } from "./layers/base.ts";
 import { LoraLinear, PissaLinear } from "./layers/lora.ts";
@@ -36,8 +38,13 @@ export interface PeftModel {
   report: PeftReport;
 }
 
-/** Adapter tensors are named like HF PEFT / loralib / the methods' code: `lora_*`, `pissa_*`, `adapter_*`, `ssf_*`, `lotr_*`. */
-const ADAPTER_NAME = /(^|\.)(lora|pissa|adapter|ssf|lotr)_[A-Za-z0-9_]*$/;
+/**
+ * Adapter tensors are named like HF PEFT / loralib / the methods' code: `lora_*`, `pissa_*`, `adapter_*`, `ssf_*`,
+ * `lotr_*`, `lora_pt_*` (the prefixes of the method table).
+ */
+const ADAPTER_NAME = new RegExp(
+  `(^|\\.)(${METHOD_TABLE.flatMap((m) => (m.tensorPrefix ? [m.tensorPrefix] : [])).join("|")})_[A-Za-z0-9_]*$`,
+);
 
 /** True when `model` already carries adapters (applyPeft does not stack them). */
 export function isAdapted(model: Module): boolean {
@@ -55,23 +62,25 @@ async function inject(model: UNETR, c: ResolvedPeftConfig): Promise<void> {
   const wrap = (make: (lin: Linear) => Module) => {
     for (const [path, m] of findTargets(model, c.targets)) model.setSubmodule(path, make(m as Linear));
   };
-  switch (c.method) {
-    case "lora":
-      return wrap((lin) => new LoraLinear(lin, c.rank, c.alpha, { rng, dropout: c.dropout }));
-    case "adapter":
-      return wrap((lin) => new AdapterLinear(lin, c.rank, c.alpha, { rng, dropout: c.dropout }));
-    case "ssf":
+  switch (methodInfo(c.method).injection) {
+    case "none":
+      return;
+    case "wrap-linear":
+      return c.method === "lora"
+        ? wrap((lin) => new LoraLinear(lin, c.rank, c.alpha, { rng, dropout: c.dropout }))
+        : wrap((lin) => new AdapterLinear(lin, c.rank, c.alpha, { rng, dropout: c.dropout }));
+    case "wrap-linear-norm":
       for (const [path, m] of findTargets(model, c.targets, [Linear, LayerNorm])) {
         const opts = { rng, init: c.ssfInit };
         model.setSubmodule(path, m instanceof Linear ? new SsfLinear(m, opts) : new SsfLayerNorm(m as LayerNorm, opts));
       }
       return;
-    case "pissa":
+    case "svd-linear":
       for (const [path, m] of findTargets(model, c.targets)) {
         model.setSubmodule(path, await PissaLinear.create(m as Linear, c.rank));
       }
       return;
-    case "lotr": {
+    case "shared-tucker": {
       const holder = sharedList(model);
       for (const target of c.targets) {
         const members = findTargets(model, [target]).map(([p, m]) => [p, m as Linear] as const);
@@ -83,8 +92,8 @@ async function inject(model: UNETR, c: ResolvedPeftConfig): Promise<void> {
       }
       return;
     }
-    case "lora-pt": {
-      // public-code mode: the released script's factors never reach the weights (lora-pt.md §5): nothing to inject.
+    case "t-svd": {
+      // public-code mode: the released script's factors never reach the weights (README.md, "Paper vs public code"): nothing to inject.
       if (c.mode === "public-code") return;
       const holder = sharedList(model);
       for (const plan of planGroups(model, c.targets as LoraPtGroupName[], c.sliceOrder)) {
@@ -97,7 +106,7 @@ async function inject(model: UNETR, c: ResolvedPeftConfig): Promise<void> {
 
 function labelOf(c: ResolvedPeftConfig): string {
   if (c.method === "lora-pt") return c.mode === "public-code" ? "lora-pt (public-code)" : `lora-pt r=${c.rank} (paper)`;
-  return ["lora", "adapter", "lotr", "pissa"].includes(c.method) ? `${c.method} r=${c.rank}` : c.method;
+  return methodInfo(c.method).rank !== null ? `${c.method} r=${c.rank}` : c.method;
 }
 
 /**
@@ -106,9 +115,9 @@ function labelOf(c: ResolvedPeftConfig): string {
  * `requiresGrad = false`, trainable ones `true`; train exactly
  * `trainable.values()`.
  *
- * Methods (spec/peft-baselines.md; defaults reproduce the paper's counts,
- * spec/unetr.md §6): `full`; `linear-probe` (linear1/linear2 weights and
- * biases); `lora` (A, B on qkv, out_proj, linear1, linear2); `adapter`
+ * Methods (the table in `methods.ts`; defaults reproduce the paper's
+ * counts, Table 2): `full`; `linear-probe` (linear1/linear2 weights and
+ * biases); `decoder` (decoder2–5 only); `lora` (A, B on qkv, out_proj, linear1, linear2); `adapter`
  * (bias-free c→r→c adapter on each of those layers' outputs); `ssf`;
  * `lotr` (one group per target across the 12 blocks); `pissa` (U, S, V);
  * `lora-pt` (`mode: "paper"` trains the t-SVD factors, `"public-code"` only
@@ -133,8 +142,9 @@ function labelOf(c: ResolvedPeftConfig): string {
 export async function applyPeft(model: UNETR, config: PeftConfig): Promise<PeftModel> {
   const c = resolveConfig(config);
   if (isAdapted(model)) throw new Error("applyPeft: the model already carries adapters; merge() it first");
+  checkRank(model, c); // before any factor is allocated
   const baseTotal = model.numParameters();
-  const fixedTargets = c.method === "linear-probe" ? findTargets(model, c.targets).map(([p]) => p) : [];
+  const fixedTargets = methodInfo(c.method).trainsTargets ? findTargets(model, c.targets).map(([p]) => p) : [];
   await inject(model, c);
   model.train(model.training); // the new layers follow the model's mode
   const trainable = new Map<string, Tensor>();

@@ -1,28 +1,17 @@
 /**
- * PEFT configuration: the methods, their defaults (spec/peft-baselines.md,
- * spec/unetr.md §6) and how targets select modules. Names follow HF PEFT
- * where the concept exists there (`targets` ≈ `target_modules`,
+ * PEFT configuration: the defaults of each method (from the one table,
+ * `methods.ts`), how targets select modules, and the rank check. Names follow
+ * HF PEFT where the concept exists there (`targets` ≈ `target_modules`,
  * `modulesToSave` ≈ `modules_to_save`).
  * @module
  */
 import { type LayerNorm, Linear, type Module } from "../models/mod.ts";
+import { METHOD_NAMES, methodInfo, type PeftMethod } from "./methods.ts";
+import { planGroups } from "./tensorize.ts";
 
-/** The fine-tuning methods of the LoRA-PT paper's Tables 2–3. */
-export type PeftMethod = "full" | "linear-probe" | "lora" | "adapter" | "ssf" | "lotr" | "pissa" | "lora-pt";
+export type { PeftMethod } from "./methods.ts";
 
-/** Every method name, in the paper's table order. */
-export const PEFT_METHODS: readonly PeftMethod[] = Object.freeze([
-  "full",
-  "linear-probe",
-  "lora",
-  "adapter",
-  "ssf",
-  "lotr",
-  "pissa",
-  "lora-pt",
-]);
-
-/** LoRA-PT tensor groups (spec/lora-pt.md §1): W_sa (q,k,v,o slices), W_up (`linear1`), W_down (`linear2`). */
+/** LoRA-PT tensor groups (paper §3.1): W_sa (q,k,v,o slices), W_up (`linear1`), W_down (`linear2`). */
 export type LoraPtGroupName = "sa" | "up" | "down";
 
 /**
@@ -57,7 +46,7 @@ export interface PeftConfig {
    * every PEFT row of the paper. Ignored by full.
    */
   modulesToSave?: string[];
-  /** LoRA-PT: `"paper"` trains U, S, V and the decoder; `"public-code"` only the decoder (lora-pt.md §5). Default paper. */
+  /** LoRA-PT: `"paper"` trains U, S, V and the decoder; `"public-code"` only the decoder (README.md). Default paper. */
   mode?: "paper" | "public-code";
   /** LoRA-PT: order of the 4 attention slices per layer in W_sa: `"code"` O,Q,K,V (default) or `"paper"` Q,K,V,O. */
   sliceOrder?: "code" | "paper";
@@ -76,47 +65,7 @@ export interface PeftConfig {
 /** A {@link PeftConfig} with every default filled in (what adapter files store). */
 export type ResolvedPeftConfig = Required<PeftConfig>;
 
-const DEFAULT_RANK: Record<PeftMethod, number> = {
-  "full": 0,
-  "linear-probe": 0,
-  "lora": 32,
-  "adapter": 32,
-  "ssf": 0,
-  "lotr": 2,
-  "pissa": 2,
-  "lora-pt": 1,
-};
-
-const DEFAULT_ALPHA: Record<PeftMethod, number> = {
-  "full": 0,
-  "linear-probe": 0,
-  "lora": 8,
-  "adapter": 1,
-  "ssf": 0,
-  "lotr": 1,
-  "pissa": 0,
-  "lora-pt": 0,
-};
-
-const LINEARS = ["qkv", "out_proj", "linear1", "linear2"];
-
-function defaultTargets(method: PeftMethod): string[] {
-  switch (method) {
-    case "full":
-      return [];
-    case "linear-probe":
-      return ["linear1", "linear2"];
-    case "ssf":
-      // spec/peft-baselines.md §SSF: after norm1, qkv, out_proj, norm2, linear1, linear2, plus the final vit.norm.
-      return ["norm1", "qkv", "out_proj", "norm2", "linear1", "linear2", "vit.norm"];
-    case "lora-pt":
-      return ["sa", "up", "down"];
-    default:
-      return [...LINEARS];
-  }
-}
-
-/** decoder2–5: trained in every PEFT row of the paper (spec/unetr.md §6). */
+/** decoder2–5: trained in every PEFT row of the paper (§5.1). */
 export const DEFAULT_MODULES_TO_SAVE: readonly string[] = Object.freeze([
   "decoder5",
   "decoder4",
@@ -127,14 +76,15 @@ export const DEFAULT_MODULES_TO_SAVE: readonly string[] = Object.freeze([
 /** Fills in the defaults and validates `config`. */
 export function resolveConfig(config: PeftConfig): ResolvedPeftConfig {
   const method = config.method;
-  if (!PEFT_METHODS.includes(method)) {
-    throw new RangeError(`applyPeft: unknown method "${method}" (known: ${PEFT_METHODS.join(", ")})`);
+  if (!METHOD_NAMES.includes(method)) {
+    throw new RangeError(`applyPeft: unknown method "${method}" (known: ${METHOD_NAMES.join(", ")})`);
   }
+  const info = methodInfo(method);
   const c: ResolvedPeftConfig = {
     method,
-    rank: config.rank ?? DEFAULT_RANK[method],
-    alpha: config.alpha ?? DEFAULT_ALPHA[method],
-    targets: [...(config.targets ?? defaultTargets(method))],
+    rank: config.rank ?? info.rank ?? 0,
+    alpha: config.alpha ?? info.alpha,
+    targets: [...(config.targets ?? info.targets)],
     modulesToSave: method === "full" ? [] : [...(config.modulesToSave ?? DEFAULT_MODULES_TO_SAVE)],
     mode: config.mode ?? "paper",
     sliceOrder: config.sliceOrder ?? "code",
@@ -142,8 +92,8 @@ export function resolveConfig(config: PeftConfig): ResolvedPeftConfig {
     ssfInit: config.ssfInit ?? "identity",
     seed: config.seed ?? 0,
   };
-  if (DEFAULT_RANK[method] > 0 && !(Number.isInteger(c.rank) && c.rank >= 1)) {
-    throw new RangeError(`applyPeft(${method}): rank must be a positive integer, got ${c.rank}`);
+  if (info.rank !== null && !(Number.isInteger(c.rank) && c.rank >= 1)) {
+    throw new RankError(method, c.rank, null, `rank ${c.rank} of ${method} must be a positive integer`);
   }
   if (!(c.dropout >= 0 && c.dropout < 1)) throw new RangeError(`applyPeft(${method}): dropout must be in [0, 1)`);
   if (c.mode !== "paper" && c.mode !== "public-code") throw new RangeError(`applyPeft: unknown mode "${c.mode}"`);
@@ -186,4 +136,87 @@ export function findTargets(
     throw new Error(`applyPeft: target(s) ${missing.join(", ")} match no ${kind} module of the model`);
   }
   return found;
+}
+
+/**
+ * A rank that the method cannot take: not a positive integer, or above the
+ * bound the model's shapes set. The one error type of every rank check
+ * (`lorapt` turns it into exit code 2 naming `--rank`).
+ */
+export class RankError extends RangeError {
+  /** The method. */
+  readonly method: PeftMethod;
+  /** The rank given. */
+  readonly rank: number;
+  /** The largest rank the model allows, or null when the rank is not a positive integer. */
+  readonly bound: number | null;
+  /** An error whose message is shown as is. */
+  constructor(method: PeftMethod, rank: number, bound: number | null, message: string) {
+    super(message);
+    this.name = "RankError";
+    this.method = method;
+    this.rank = rank;
+    this.bound = bound;
+  }
+}
+
+/**
+ * The largest rank `config.method` can take on `model`, and why; null for a
+ * method without an upper bound (Adapter's hidden width) or without a rank.
+ * LoRA, PiSSA and LoTR: min(out, in) over the target layers; LoRA-PT:
+ * min(n1, n2) over its groups (a tubal rank, paper §2). Reads shapes only,
+ * so a shape-only model (`materialize: false`) serves.
+ */
+export function rankBound(model: Module, config: ResolvedPeftConfig): { bound: number; why: string } | null {
+  const injection = methodInfo(config.method).injection;
+  if (injection === "t-svd") {
+    if (config.mode === "public-code") return null;
+    let best: { bound: number; why: string } | null = null;
+    for (const p of planGroups(model, config.targets as LoraPtGroupName[], config.sliceOrder)) {
+      const b = Math.min(p.n1, p.n2);
+      if (!best || b < best.bound) {
+        best = { bound: b, why: `min(n1, n2) of group ${p.name} [${p.n1}, ${p.n2}, ${p.n3}]` };
+      }
+    }
+    return best;
+  }
+  if (injection !== "wrap-linear" && injection !== "svd-linear" && injection !== "shared-tucker") return null;
+  if (config.method === "adapter") return null;
+  let best: { bound: number; why: string } | null = null;
+  for (const [path, m] of findTargets(model, config.targets)) {
+    const { outFeatures: out, inFeatures: inp } = m as Linear;
+    const b = Math.min(out, inp);
+    if (!best || b < best.bound) best = { bound: b, why: `min(out, in) of ${path} [${out}, ${inp}]` };
+  }
+  return best;
+}
+
+/**
+ * Checks `config.rank` against `model` before anything is allocated: a
+ * positive integer no larger than {@link rankBound}. Throws a
+ * {@link RankError}; methods without a rank pass.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createUnetr } from "../models/mod.ts";
+ * import { checkRank, RankError } from "./mod.ts";
+ * const model = createUnetr("unetr-tiny", { materialize: false });
+ * checkRank(model, { method: "lora-pt", rank: 2 });
+ * assert.throws(() => checkRank(model, { method: "lora-pt", rank: 10_000 }), RankError);
+ * assert.throws(() => checkRank(model, { method: "lora", rank: 0 }), /rank 0 of lora must be a positive integer/);
+ * ```
+ */
+export function checkRank(model: Module, config: PeftConfig): void {
+  const c = resolveConfig(config);
+  if (methodInfo(c.method).rank === null) return;
+  const b = rankBound(model, c);
+  if (b && c.rank > b.bound) {
+    throw new RankError(
+      c.method,
+      c.rank,
+      b.bound,
+      `rank ${c.rank} of ${c.method} must be at most ${b.bound}, the ${b.why}`,
+    );
+  }
 }

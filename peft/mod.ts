@@ -1,7 +1,8 @@
 /**
  * Parameter-efficient fine-tuning of UNETR as model transforms: Full,
- * Linear-probing, LoRA, Adapter, SSF, LoTR, PiSSA and LoRA-PT
- * (spec/peft-baselines.md, spec/lora-pt.md).
+ * Linear-probing, LoRA, Adapter, SSF, LoTR, PiSSA and LoRA-PT (the paper's
+ * §3 and §5), plus decoder-only. One table, {@link METHOD_TABLE}, lists
+ * them with their labels, default ranks, targets and injection.
  *
  * - {@link applyPeft} adapts a UNETR in place, freezes everything else and
  *   reports exactly what trains; {@link merge} folds the adapters back into
@@ -9,8 +10,8 @@
  *   trainable tensors and the config.
  * - LoRA-PT in `"paper"` mode trains real t-SVD factors U, S, V shared
  *   across layers; every forward rebuilds W_l = W^Res_l + (U*S*Vᵀ)_l
- *   (spec/lora-pt.md §3). `"public-code"` mode reproduces what the released
- *   script effectively trains: decoder2–5 only (§5).
+ *   (paper §3.3). `"public-code"` mode reproduces what the released
+ *   script effectively trains: decoder2–5 only (README.md, "Paper vs public code").
  * - {@link suggestRank} picks the tubal rank from the t-SVD spectrum.
  *
  * Adapted layers keep the base layer's tensors under their PyTorch names
@@ -38,8 +39,19 @@
  */
 export { applyPeft, isAdapted, merge } from "./apply.ts";
 export type { PeftModel } from "./apply.ts";
-export { DEFAULT_MODULES_TO_SAVE, PEFT_METHODS } from "./config.ts";
-export type { LoraPtGroupName, PeftConfig, PeftMethod, ResolvedPeftConfig } from "./config.ts";
+export { checkRank, DEFAULT_MODULES_TO_SAVE, rankBound, RankError } from "./config.ts";
+export type { LoraPtGroupName, PeftConfig, ResolvedPeftConfig } from "./config.ts";
+export {
+  isMethod,
+  METHOD_LABELS,
+  METHOD_NAMES,
+  METHOD_TABLE,
+  methodInfo,
+  PAPER_RANKS,
+  PEFT_METHODS,
+  RANKED_METHODS,
+} from "./methods.ts";
+export type { Injection, MethodInfo, PeftMethod } from "./methods.ts";
 export { CONFIG_KEY, loadAdapter, saveAdapter } from "./io.ts";
 export { suggestRank } from "./rank.ts";
 export type { GroupRank, RankSuggestion, SuggestRankOptions } from "./rank.ts";

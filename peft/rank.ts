@@ -1,7 +1,7 @@
 /**
  * Choosing LoRA-PT's tubal rank from the t-SVD spectrum, the question the
  * paper leaves to future work. For a group tensor W `[n1, n2, n3]`,
- * Parseval and the truncation theorem (spec/lora-pt.md §2) give
+ * Parseval and the truncation theorem (tensor/talgebra/README.md §6) give
  * ‖W_r‖²_F / ‖W‖²_F = Σ_k Σ_{i<r} σ_i(Ŵ_k)² / Σ_k Σ_i σ_i(Ŵ_k)²: the share of
  * spectral energy that tubal rank r keeps.
  * @module

@@ -1,6 +1,7 @@
 /**
- * LoRA-PT's tensorization of UNETR's transformer weights (spec/lora-pt.md
- * §1, §5) and the principal part rebuilt from trainable factors (§3).
+ * LoRA-PT's tensorization of UNETR's transformer weights (paper
+ * §3.1, in the slice order of the authors' `LoRA-PT.py`) and the principal part rebuilt from trainable
+ * factors (§3.3).
  *
  * Orientation: PyTorch `[out, in]` weights are the frontal slices, so a
  * group tensor is W `[n1 = out, n2 = in, n3]` with W[:, :, l] = W_l. The
@@ -121,7 +122,7 @@ export async function stackGroup(model: Module, plan: GroupPlan): Promise<Tensor
 
 /**
  * The principal rows of one layer, `[k·n1, n2]` for slices `[l_1…l_k]`, by
- * the exact FFT-free form of spec §3: with T = U * S (t-product),
+ * the exact FFT-free form of the paper's §3.3: with T = U * S (t-product),
  * W^PT_l = Σ_c T_{(l+c) mod n3} V_cᵀ = B_l Aᵀ, where A `[n2, n3·r]` lists
  * V_0…V_{n3−1} and B_l `[n1, n3·r]` lists T_l…T_{l+n3−1} (circularly).
  * Every op is differentiable, so gradients reach U, the tubes of S and V.

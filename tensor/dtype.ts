@@ -4,11 +4,9 @@
  * @module
  */
 
-/** The element type of a tensor. */
-export type DType = "float32" | "float64" | "int32" | "uint8";
+import type { DType, TypedArray } from "./kernel_types.ts";
 
-/** The typed array that stores each {@link DType}. */
-export type TypedArray = Float32Array | Float64Array | Int32Array | Uint8Array;
+export type { DType, TypedArray };
 
 /** Allocates a zero-filled typed array of `dtype` with `size` elements. */
 export function allocArray(dtype: DType, size: number): TypedArray {

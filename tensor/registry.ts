@@ -4,27 +4,10 @@
  * module evaluation whatever order the package's modules load in.
  * @module
  */
-import type { OutputMeta } from "./backend.ts";
-import type { DType, TypedArray } from "./dtype.ts";
-import type { Shape } from "./shape.ts";
+import type { CpuKernel, KernelOp, OutputMeta, TensorMeta } from "./kernel_types.ts";
 import type { Tensor } from "./tensor.ts";
 
-/** Shape and dtype of an input, as seen by a shape rule. */
-export interface TensorMeta {
-  /** Input shape. */
-  readonly shape: Shape;
-  /** Input dtype. */
-  readonly dtype: DType;
-}
-
-/** An input as a CPU kernel sees it. */
-export interface CpuArg extends TensorMeta {
-  /** Row-major data; kernels must not write into it. */
-  readonly data: TypedArray;
-}
-
-/** A CPU kernel: reads its inputs, returns a fresh (or, for views, shared) array. */
-export type CpuKernel<P> = (inputs: CpuArg[], params: P, out: OutputMeta) => TypedArray;
+export type { CpuArg, CpuKernel, TensorMeta } from "./kernel_types.ts";
 
 /** What a VJP sees: the op's inputs, output and parameters. */
 export interface OpContext<P> {
@@ -45,7 +28,7 @@ export interface OpContext<P> {
 export type Vjp<P> = (g: Tensor, ctx: OpContext<P>) => (Tensor | null)[];
 
 /** The single declaration of an op. */
-export interface OpDef<P = unknown> {
+export interface OpDef<P = unknown> extends KernelOp {
   /** Unique name, used in messages and by the gradient-coverage test. */
   readonly name: string;
   /** Shape and dtype rule; throws a `ShapeError` naming the op on bad inputs. */

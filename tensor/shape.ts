@@ -3,9 +3,9 @@
  * @module
  */
 import { fmtShape, ShapeError } from "./errors.ts";
+import type { Shape } from "./kernel_types.ts";
 
-/** A tensor shape: one non-negative integer per axis. */
-export type Shape = readonly number[];
+export type { Shape };
 
 /** Number of elements of `shape` (1 for a scalar). */
 export function sizeOf(shape: Shape): number {

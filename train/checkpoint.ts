@@ -3,7 +3,7 @@
  * file + rename, `models/io/atomic_write.ts`), so a run killed while saving
  * leaves the previous file intact.
  *
- * A run folder holds (spec training-protocol.md §6: the authors save epochs
+ * A run folder holds (the authors' `LoRA-PT.py`: they save epochs
  * 499, 996–999 and a final copy):
  * - `model_epoch_<e>.safetensors`: weights after 0-based epoch `e`, for the
  *   middle epoch and the last `ensemble` epochs (the members `predict`
@@ -31,7 +31,7 @@ import type { Adam, OptimizerState } from "./optim.ts";
 /** Prefix of optimizer tensors in a checkpoint. */
 export const OPTIMIZER_PREFIX = "optimizer.";
 
-/** What a checkpoint file holds, see {@link loadCheckpoint}. */
+/** What a checkpoint file holds, see {@link readCheckpoint}. */
 export interface Checkpoint {
   /** Model tensors by PyTorch name (on the current backend). */
   model: Map<string, Tensor>;
@@ -75,12 +75,12 @@ async function toRaw(t: Tensor): Promise<RawTensor> {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+ * import { readCheckpoint, saveCheckpoint } from "./checkpoint.ts";
  * import { Linear } from "../models/mod.ts";
  * const dir = await Deno.makeTempDir();
  * const net = new Linear(2, 1);
  * await saveCheckpoint(`${dir}/a.safetensors`, net, { info: { epochsDone: 3, steps: 6 } });
- * const ck = await loadCheckpoint(`${dir}/a.safetensors`);
+ * const ck = await readCheckpoint(`${dir}/a.safetensors`);
  * assert.deepEqual(ck.info, { epochsDone: 3, steps: 6 });
  * assert.deepEqual([...ck.model.keys()].sort(), ["bias", "weight"]);
  * await Deno.remove(dir, { recursive: true });
@@ -107,7 +107,7 @@ export async function saveCheckpoint(path: string, model: Module, opts: SaveChec
  * state dict: then `optimizer` is null and the position is 0). Tensors are
  * converted to float32 on the current backend.
  */
-export async function loadCheckpoint(path: string): Promise<Checkpoint> {
+export async function readCheckpoint(path: string): Promise<Checkpoint> {
   const { tensors, metadata } = await readSafetensors(path);
   const model = new Map<string, Tensor>(), opt = new Map<string, Tensor>();
   for (const [name, raw] of tensors) {
@@ -133,7 +133,7 @@ export interface CheckpointPlan {
 /**
  * The epochs saved by the authors' protocol, generalised: the middle epoch
  * (⌊E/2⌋ − 1) and the last `ensemble` epochs. For E = 1000, ensemble 4:
- * 499, 996, 997, 998, 999 (spec §6).
+ * 499, 996, 997, 998, 999 (the authors' `LoRA-PT.py`).
  *
  * @example
  * ```ts
@@ -174,7 +174,7 @@ export async function removeStaleTemps(dir: string): Promise<number> {
 
 /**
  * The ensemble members of a finished run of `epochs` epochs: the
- * `model_epoch_<e>` files of its last `k` epochs (spec §7: 996–999 of 1000),
+ * `model_epoch_<e>` files of its last `k` epochs (paper §4.3; the authors' `test.py`: 996–999 of 1000),
  * oldest first. Throws, naming the folder, when one is missing.
  */
 export async function ensembleCheckpoints(runDir: string, epochs: number, k = 4): Promise<string[]> {

@@ -1,5 +1,5 @@
 /**
- * The paper's experiments as grids (spec training-protocol.md §10): which
+ * The paper's experiments as grids (paper §5, Tables 1–3, Fig. 3): which
  * methods, ranks, training sizes, datasets and seeds Table 1, Table 2,
  * Table 3 and Fig. 3 need; one key per cell; a shared, append-only
  * `results.jsonl` that makes a grid resumable and lets many processes (a
@@ -15,6 +15,7 @@
  * grid exactly once whatever has already run.
  * @module
  */
+import { METHOD_LABELS, PAPER_RANKS, PEFT_METHODS, RANKED_METHODS } from "../peft/mod.ts";
 import { METHODS } from "./methods.ts";
 
 /** The experiments of the paper that `lorapt experiment` reproduces. */
@@ -22,30 +23,9 @@ export const EXPERIMENTS = ["table1", "table2", "table3", "fig3"] as const;
 /** One of {@link EXPERIMENTS}. */
 export type ExperimentName = typeof EXPERIMENTS[number];
 
-/** Methods whose size is set by a rank (LoRA r, Adapter width, LoTR/PiSSA/LoRA-PT rank). */
-export const RANKED_METHODS: readonly string[] = ["lora", "adapter", "lotr", "pissa", "lora-pt"];
-
-/** The rank of each ranked method in Tables 2–3 and Fig. 3: Table 1's best (paper §5.1). */
-export const PAPER_RANKS: Readonly<Record<string, number>> = Object.freeze({
-  lora: 32,
-  adapter: 32,
-  lotr: 2,
-  pissa: 2,
-  "lora-pt": 1,
-});
-
-/** Names the paper's tables print for each method. */
-export const METHOD_LABELS: Readonly<Record<string, string>> = Object.freeze({
-  full: "Full tuning",
-  "linear-probe": "Linear-probing",
-  decoder: "Decoder only",
-  lora: "LoRA",
-  adapter: "Adapter",
-  ssf: "SSF",
-  lotr: "LoTR",
-  pissa: "PiSSA",
-  "lora-pt": "LoRA-PT",
-});
+// The method lists come from peft/'s one method table (peft/methods.ts).
+export { METHOD_LABELS, PAPER_RANKS, RANKED_METHODS };
+const isRanked = (name: string) => (RANKED_METHODS as readonly string[]).includes(name);
 
 /** What an experiment runs unless flags override it. */
 export interface ExperimentPreset {
@@ -55,7 +35,7 @@ export interface ExperimentPreset {
   methods: readonly string[];
   /** Ranks every ranked method sweeps (Table 1), or null: each at its {@link PAPER_RANKS} value. */
   ranks: readonly number[] | null;
-  /** Training sizes (subjects drawn by seed; all others are test, spec §2). */
+  /** Training sizes (subjects drawn by seed; all others are test, paper §5.2). */
   trainSizes: readonly number[];
   /** The datasets the paper used, for the help text; the grid takes those given with `--data`. */
   paperDatasets: readonly string[];
@@ -63,10 +43,11 @@ export interface ExperimentPreset {
   layout: "rank" | "method";
 }
 
-const ALL_METHODS = ["full", "linear-probe", "lora", "adapter", "ssf", "lotr", "pissa", "lora-pt"] as const;
+/** The eight methods of the paper's Tables 2–3 and Fig. 3. */
+const ALL_METHODS: readonly string[] = PEFT_METHODS;
 
 /**
- * The grid of each experiment (spec training-protocol.md §10). Fig. 3's
+ * The grid of each experiment (paper §5, Tables 1–3, Fig. 3). Fig. 3's
  * training sizes are not given in the paper (its text places a crossover at
  * about 20 subjects); 5, 10, 20 and 40 are this library's choice.
  */
@@ -207,7 +188,7 @@ export function gridAxes(experiment: ExperimentName, o: GridAxesOptions = {}): G
     }
     if (seen.has(name)) throw new GridError(`--methods: ${name} is listed twice`);
     seen.add(name);
-    const ranked = RANKED_METHODS.includes(name);
+    const ranked = isRanked(name);
     if (rankText !== undefined) {
       if (!ranked) throw new GridError(`--methods: ${name} takes no rank, got "${item}"`);
       if (o.ranks !== undefined) {
@@ -220,7 +201,7 @@ export function gridAxes(experiment: ExperimentName, o: GridAxesOptions = {}): G
     else if (sweep) { for (const r of sweep) methods.push({ method: name, rank: r }); }
     else methods.push({ method: name, rank: PAPER_RANKS[name] });
   }
-  if (o.ranks !== undefined && !methods.some((m) => RANKED_METHODS.includes(m.method))) {
+  if (o.ranks !== undefined && !methods.some((m) => isRanked(m.method))) {
     throw new GridError(
       `--ranks ${o.ranks}: none of the methods (${[...seen].join(", ")}) takes a rank ` +
         `(those that do: ${RANKED_METHODS.join(", ")})`,
@@ -377,11 +358,11 @@ export interface ResultRecord {
   dice: number | null;
   /** Sample SD of Dice over the test subjects. */
   diceSd: number | null;
-  /** Mean HD95 in mm, the paper's definition (95th percentile of surface distances, spec §9). */
+  /** Mean HD95 in mm, the paper's definition (95th percentile of surface distances, paper §4.2). */
   hd95: number | null;
   /** Sample SD of HD95. */
   hd95Sd: number | null;
-  /** Mean maximum Hausdorff distance in mm: what the authors' script prints as "HD95" (spec §9). */
+  /** Mean maximum Hausdorff distance in mm: what the authors' script prints as "HD95" (its `evaluation/hd95.py`). */
   hdMax: number | null;
   /** Sample SD of HDmax. */
   hdMaxSd: number | null;

@@ -1,7 +1,7 @@
 /**
  * What `lorapt experiment` makes of its `results.jsonl`: per-cell means and
  * SDs over seeds, the paper-format markdown tables (Tables 1–3) and the
- * Fig. 3 SVG (spec training-protocol.md §10). Pure functions of the records;
+ * Fig. 3 SVG (paper §5). Pure functions of the records;
  * the grid and the file are in `experiment.ts`.
  * @module
  */
@@ -259,7 +259,7 @@ function tableNotes(sums: CellSummary[], runs: number, expected: number | undefi
   const notes: string[] = [];
   notes.push(
     "Dice in %, distances in mm: means over the test subjects of each run (every subject not drawn for training, " +
-      "spec §2). " +
+      "paper §5.2). " +
       (hd === "hd95"
         ? "HD95 is the paper's definition (95th percentile of surface distances); the authors' script printed the " +
           "maximum Hausdorff distance under that name (`--hd hdmax` shows it)."

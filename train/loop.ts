@@ -1,5 +1,5 @@
 /**
- * The training loop of spec training-protocol.md §4–6: seeded random crops,
+ * The training loop of the paper's §4.3: seeded random crops,
  * flips and per-slice intensity, batches with drop_last, Adam(AMSGrad) with a
  * poly schedule, the authors' batch-global Dice loss, and checkpoints.
  *
@@ -28,7 +28,7 @@ import { type Sample, type Shape3, toTensorOrder, trainingAugmentation, type Vol
 import { type LossName, segmentationLoss } from "./losses.ts";
 import { Adam, AdamW } from "./optim.ts";
 import { constantSchedule, polySchedule, type Schedule } from "./schedule.ts";
-import { checkpointPlan, epochCheckpointName, loadCheckpoint, removeStaleTemps, saveCheckpoint } from "./checkpoint.ts";
+import { checkpointPlan, epochCheckpointName, readCheckpoint, removeStaleTemps, saveCheckpoint } from "./checkpoint.ts";
 import { ProgressBar, type ProgressOptions } from "./progress.ts";
 import { runVersions, type Versions } from "./versions.ts";
 
@@ -66,9 +66,9 @@ export interface TrainConfig {
   power: number;
   /** Seed of data order, augmentation and dropout. */
   seed: number;
-  /** Random flips (spec §4.2). */
+  /** Random flips (paper §4.3). */
   flip: boolean;
-  /** Per-slice intensity scale/shift (spec §4.3). */
+  /** Per-slice intensity scale/shift (paper §4.3; the authors' `data/BraTS.py`). */
   intensity: boolean;
   /** `"train"`: dropout on everywhere, as the code; `"off"`: off in layers with no trainable parameter. */
   frozenDropout: "train" | "off";
@@ -80,7 +80,7 @@ export interface TrainConfig {
   evalEvery: number;
 }
 
-/** The authors' settings (spec §4–6). */
+/** The authors' settings (paper §4.3). */
 export const DEFAULT_TRAIN_CONFIG: Readonly<TrainConfig> = Object.freeze<TrainConfig>({
   epochs: 1000,
   batchSize: 4,
@@ -377,7 +377,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       const path = `${outDir}/resume.safetensors`;
       const exists = await Deno.stat(path).then(() => true, () => false);
       if (exists) {
-        const ck = await loadCheckpoint(path);
+        const ck = await readCheckpoint(path);
         model.loadStateDict(ck.model);
         if (ck.optimizer) optimizer.loadStateDict(ck.optimizer);
         start = resumedFrom = ck.info.epochsDone;

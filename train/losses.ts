@@ -3,8 +3,8 @@
  * multi-class generalisation for outputs with more than two channels (BraTS
  * with NCR, ED and ET kept: 4 classes).
  *
- * `softmaxDice2` is the authors' `softmax_dice2` (spec
- * training-protocol.md §5, code `model/criterionsWT.py`): one soft Dice per
+ * `softmaxDice2` is the authors' `softmax_dice2` (paper
+ * §4.3, code `model/criterionsWT.py`): one soft Dice per
  * class over the whole batch and every voxel, ε = 1e−5 in the denominator
  * only, loss = (1 − Dice₀) + (1 − Dice₁) ∈ [0, 2].
  *

@@ -1,9 +1,10 @@
 /**
  * Training: Adam/AdamW with AMSGrad, the poly schedule, the authors' losses,
- * the training loop with progress, JSONL log and resumable checkpoints
- * (spec training-protocol.md §4–6), and the grids, results file, tables and
- * Fig. 3 plot of the paper's experiments (`experiment.ts`,
- * `experiment_report.ts`, §10).
+ * the training loop with progress, JSONL log and resumable checkpoints, the
+ * pipeline as library calls ({@link finetune}, {@link predict},
+ * {@link evaluate}, {@link loadCheckpoint}), and the grids, results file,
+ * tables and Fig. 3 plot of the paper's experiments (`experiment.ts`,
+ * `experiment_report.ts`).
  *
  * @example
  * ```ts
@@ -34,8 +35,8 @@ export {
   checkpointPlan,
   ensembleCheckpoints,
   epochCheckpointName,
-  loadCheckpoint,
   OPTIMIZER_PREFIX,
+  readCheckpoint,
   removeStaleTemps,
   saveCheckpoint,
 } from "./checkpoint.ts";
@@ -46,8 +47,28 @@ export { formatDuration, ProgressBar } from "./progress.ts";
 export type { ProgressOptions, ProgressUpdate } from "./progress.ts";
 export { runVersions } from "./versions.ts";
 export type { Versions } from "./versions.ts";
-export { ADAPTER_METHODS, BUILTIN_METHODS, builtinTrainable, METHODS, prepareMethod } from "./methods.ts";
+export { ADAPTER_METHODS, BUILTIN_METHODS, METHODS, prepareMethod } from "./methods.ts";
 export type { MethodOptions, PreparedMethod } from "./methods.ts";
+export { InputError, inputErrors } from "./input_error.ts";
+export {
+  buildUnetr,
+  loadCheckpoint,
+  MODEL_KEY,
+  MODEL_NAMES,
+  presetConfig,
+  pretrainedConfig,
+  readPretrained,
+  unetrFromRecord,
+} from "./pretrained.ts";
+export type { Pretrained } from "./pretrained.ts";
+export { finetune, loadPreprocessed, toSample } from "./finetune.ts";
+export type { FinetuneOptions, FinetuneResult } from "./finetune.ts";
+export { bratsScan, findScans, niftiScan, openRun, predict, runTestIds } from "./predict.ts";
+export type { PredictedScan, PredictOptions, PredictScan, Run, RunRecord } from "./predict.ts";
+export { evaluate } from "./evaluate.ts";
+export type { EvaluateOptions } from "./evaluate.ts";
+export { imgTriple, validationDice } from "./validation.ts";
+export type { ValidationSubject } from "./validation.ts";
 export {
   appendResult,
   cellKey,

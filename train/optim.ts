@@ -5,7 +5,7 @@
  *
  * LoRA-PT trains with Adam, AMSGrad on, β = (0.9, 0.999), ε = 1e−8,
  * lr 1e−3 and weight decay 1e−5 *added to the gradient* (spec
- * training-protocol.md §6). State (first and second moments, running max)
+ * paper §4.3). State (first and second moments, running max)
  * lives in tensors on the parameters' backend; parameters and state update
  * in place through `Tensor.assign`, so a step needs no sync.
  * @module

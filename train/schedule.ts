@@ -1,7 +1,7 @@
 /**
  * Learning-rate schedules. LoRA-PT uses the poly schedule of its code's
  * `adjust_learning_rate`, evaluated once per epoch (spec
- * training-protocol.md §6): `lr(e) = round(lr₀·(1 − e/E)^0.9, 8)`. The paper
+ * paper §4.3): `lr(e) = round(lr₀·(1 − e/E)^0.9, 8)`. The paper
  * says it decays every iteration; both are offered.
  * @module
  */

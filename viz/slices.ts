@@ -2,7 +2,7 @@
  * Figure-2-style slice overlays: axial, coronal and sagittal slices of the
  * MRI through the structure's centre (see {@link structureCentre}), with truth and prediction drawn as
  * overlap / false positive / false negative colours ({@link OVERLAY_COLOURS})
- * and a title strip with the Dice and HD95 (spec training-protocol.md §9).
+ * and a title strip with the Dice and HD95 (paper §4.2).
  *
  * Orientation: voxel axes are taken as the world axes up to sign, which holds
  * for MNI-registered and most scanner data (a permuted or strongly oblique

@@ -9,10 +9,14 @@ Two eval-mode steps first (dropout off: the first loss checks the forward,
 the second backward and Adam against the Deno side), one training-mode
 warm-up, then --steps timed training-mode steps.
 
-Usage: python3 torch_unetr_step.py STATE.safetensors [--steps N] [--threads T] [--json]
+With --forward, also times --steps inference forwards of batch 1 (eval mode, no grad).
+Reports the process's peak resident memory (ru_maxrss) after the training steps.
+
+Usage: python3 torch_unetr_step.py STATE.safetensors [--steps N] [--threads T] [--forward] [--json]
 """
 import argparse
 import json
+import resource
 import struct
 import sys
 import time
@@ -259,6 +263,7 @@ def main():
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", action="store_true", help="last stdout line is a JSON summary")
+    ap.add_argument("--forward", action="store_true", help="also time batch-1 inference forwards")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -292,13 +297,27 @@ def main():
         if loss != loss:
             raise SystemExit("loss is NaN")
     ms = sum(times) / len(times)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    fwd = []
+    if a.forward:
+        model.eval()
+        x1 = x[:1].contiguous()
+        with torch.no_grad():
+            model(x1)  # warm-up
+            for _ in range(a.steps):
+                t0 = time.perf_counter()
+                model(x1)
+                fwd.append((time.perf_counter() - t0) * 1000)
     log = sys.stderr if a.json else sys.stdout
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {len(tensors)} tensors loaded", file=log)
     print(f"check losses (eval): step 1 {check[0]:.7f}, step 2 {check[1]:.7f}", file=log)
     print(f"train step: {ms:.0f} ms/step ({', '.join(f'{t:.0f}' for t in times)})", file=log)
     if a.json:
-        print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "checkLosses": check,
-                          "msPerStep": ms, "stepMs": times}))
+        out = {"torch": torch.__version__, "threads": torch.get_num_threads(), "checkLosses": check,
+               "msPerStep": ms, "stepMs": times, "peakRssMb": peak_mb}
+        if fwd:
+            out["forwardMs"] = fwd
+        print(json.dumps(out))
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ export {
   type DecodeSafetensorsOptions,
   encodeSafetensors,
   readSafetensors,
+  readSafetensorsMetadata,
   type SafetensorsContents,
   type SafetensorsMetadata,
   writeSafetensors,

@@ -297,6 +297,76 @@ export async function readSafetensors(
 }
 
 /**
+ * The `__metadata__` of a `.safetensors` file, reading only its header (not
+ * the tensor data): what a caller needs to know before allocating anything,
+ * e.g. the model config lorapt records.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { readSafetensorsMetadata, writeSafetensors } from "./safetensors.ts";
+ * const path = await Deno.makeTempFile({ suffix: ".safetensors" });
+ * const w = { dtype: "F32" as const, shape: [2], data: new Float32Array([1, 2]) };
+ * await writeSafetensors(path, new Map([["w", w]]), { epoch: "3" });
+ * assert.deepEqual(await readSafetensorsMetadata(path), { epoch: "3" });
+ * await Deno.remove(path);
+ * ```
+ */
+export async function readSafetensorsMetadata(path: string): Promise<SafetensorsMetadata> {
+  const file = await Deno.open(path, { read: true });
+  try {
+    const head = new Uint8Array(8);
+    const got = await readFully(file, head);
+    if (got < 8) throw new CheckpointError(`${path}: file of ${got} bytes has no header`);
+    const n = new DataView(head.buffer).getBigUint64(0, true);
+    const size = (await file.stat()).size;
+    if (n > BigInt(size - 8)) {
+      throw new CheckpointError(`${path}: header length ${n} exceeds the file's ${size - 8} bytes`);
+    }
+    if (n > BigInt(MAX_HEADER)) throw new CheckpointError(`${path}: header length ${n} exceeds ${MAX_HEADER}`);
+    const header = new Uint8Array(8 + Number(n));
+    header.set(head);
+    await readFully(file, header.subarray(8));
+    // A header followed by no data: decodeSafetensors checks it as it checks a whole file, offsets aside.
+    return decodeHeaderMetadata(header, path);
+  } finally {
+    file.close();
+  }
+}
+
+async function readFully(file: Deno.FsFile, into: Uint8Array): Promise<number> {
+  let off = 0;
+  while (off < into.length) {
+    const k = await file.read(into.subarray(off));
+    if (k === null) break;
+    off += k;
+  }
+  return off;
+}
+
+function decodeHeaderMetadata(bytes: Uint8Array, path: string): SafetensorsMetadata {
+  let header: unknown;
+  try {
+    header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8)));
+  } catch (err) {
+    throw new CheckpointError(`${path}: header is not valid UTF-8 JSON (${(err as Error).message})`);
+  }
+  if (typeof header !== "object" || header === null || Array.isArray(header)) {
+    throw new CheckpointError(`${path}: header must be a JSON object`);
+  }
+  const raw = (header as Record<string, unknown>).__metadata__ ?? {};
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    throw new CheckpointError(`${path}: __metadata__ must be an object of strings`);
+  }
+  const metadata: SafetensorsMetadata = {};
+  for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
+    if (typeof v !== "string") throw new CheckpointError(`${path}: __metadata__ '${k}' is not a string`);
+    metadata[k] = v;
+  }
+  return metadata;
+}
+
+/**
  * Write a `.safetensors` file atomically (temp file, then rename).
  *
  * @example

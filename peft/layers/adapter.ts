@@ -1,7 +1,7 @@
 /**
  * The Adapter baseline (RepAdapter, Luo et al. 2023) in the placement that
- * reproduces the paper's 7.9869 M (spec/peft-baselines.md §Adapter,
- * placement (i)): a dense (one group), bias-free c→r→c adapter on the
+ * reproduces the paper's 7.9869 M (peft/README.md,
+ * "Adapter placement"): a dense (one group), bias-free c→r→c adapter on the
  * **output** of each adapted linear layer, c = its output width:
  *
  *   y = z + s·W_B·drop(W_A z),  z = x Wᵀ + b,

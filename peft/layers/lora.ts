@@ -1,9 +1,9 @@
 /**
  * LoRA (Hu et al. 2021) and PiSSA (Meng et al. 2024) on a linear layer
- * (spec/peft-baselines.md §LoRA, §PiSSA).
+ * (arXiv 2106.09685, 2404.02948; defaults in peft/README.md).
  * @module
  */
-import { matmul, reshape, type Rng, type Tensor, transpose, tsvdTruncate } from "../../tensor/mod.ts";
+import { fdiag, matmul, reshape, type Rng, type Tensor, transpose, tsvdTruncate } from "../../tensor/mod.ts";
 import { noGrad } from "../../autodiff/mod.ts";
 import { defaultBound, Dropout, type Linear, type UnaryModule } from "../../models/mod.ts";
 import { toHost64, toParamLike } from "../host.ts";
@@ -57,7 +57,7 @@ export class LoraLinear extends AdaptedLinear {
 
 /**
  * PiSSA in the three-factor layout that matches the paper's count
- * (spec/peft-baselines.md: U `[out, r]`, S `[r, r]`, V `[in, r]`, all
+ * (peft/README.md: U `[out, r]`, S `[r, r]`, V `[in, r]`, all
  * trainable): `y = x (W_res + U S Vᵀ)ᵀ + b`. Built with {@link PissaLinear.create}:
  * the principal part is the top-r SVD of W0 and the stored weight is the
  * frozen residual W_res = W0 − U S Vᵀ, computed in float64 from the factors
@@ -83,12 +83,8 @@ export class PissaLinear extends AdaptedLinear {
    * layers get meta factors and keep their weight.
    */
   static async create(base: Linear, rank: number): Promise<PissaLinear> {
+    // The rank is checked against min(out, in) once, by applyPeft (checkRank, peft/config.ts).
     const w = base.weight, [out, inp] = w.shape, init = initLike(w);
-    if (!(rank <= Math.min(out, inp))) {
-      throw new RangeError(
-        `PiSSA: rank ${rank} exceeds min(out, in) = ${Math.min(out, inp)} of weight [${out},${inp}]`,
-      );
-    }
     if (!init.options.materialize) {
       const meta = (shape: number[]) => init.constant(shape, 0);
       return new PissaLinear(base, rank, meta([out, rank]), meta([rank, rank]), meta([inp, rank]), null);
@@ -98,7 +94,7 @@ export class PissaLinear extends AdaptedLinear {
     // Round the factors to the parameter dtype first, then take the residual against exactly those factors.
     const [u, s, v] = await Promise.all([
       toParamLike(t.U, w, [out, rank]),
-      toParamLike(t.S, w, [rank, rank]),
+      toParamLike(fdiag(t.S), w, [rank, rank]), // the r singular values on the diagonal of pissa_S
       toParamLike(t.V, w, [inp, rank]),
     ]);
     const [u64, s64, v64] = await Promise.all([u, s, v].map(toHost64));

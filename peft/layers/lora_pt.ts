@@ -1,5 +1,5 @@
 /**
- * LoRA-PT in "paper" mode with real, trainable factors (spec/lora-pt.md §3):
+ * LoRA-PT in "paper" mode with real, trainable factors (paper §3.3; peft/README.md, "LoRA-PT"):
  * per group, U_r `[n1, r, n3]`, the r diagonal tubes of S_r `[r, n3]` and
  * V_r `[n2, r, n3]` live on the {@link SharedFactorList}; every adapted
  * layer stores its frozen residual slice(s) as `weight` and computes
@@ -8,7 +8,7 @@
  * weight depends on all of U, S and V (the paper's cross-layer coupling).
  * @module
  */
-import { cpuBackend, fromArray, type Tensor, tsvdTruncate } from "../../tensor/mod.ts";
+import { fromArray, type Tensor, tsvdTruncate } from "../../tensor/mod.ts";
 import { noGrad } from "../../autodiff/mod.ts";
 import type { Linear, Module } from "../../models/mod.ts";
 import type { LoraPtGroupName } from "../config.ts";
@@ -72,14 +72,6 @@ export class LoraPtLinear extends AdaptedLinear {
   }
 }
 
-/** The r diagonal tubes `[r, n3]` of an f-diagonal `[r, r, n3]` tensor (float64, CPU). */
-async function diagonalTubes(s: Tensor): Promise<Tensor> {
-  const [r, , n3] = s.shape, d = await s.data();
-  const tubes = new Float64Array(r * n3);
-  for (let i = 0; i < r; i++) for (let l = 0; l < n3; l++) tubes[i * n3 + l] = d[(i * r + i) * n3 + l];
-  return fromArray(tubes, [r, n3], cpuBackend);
-}
-
 /** Rows `[k·n1, n2]` of the slices `ls` of a `[n1, n2, n3]` tensor's data, in `like`'s dtype and backend. */
 function sliceRows(data: ArrayLike<number>, plan: GroupPlan, ls: readonly number[], like: Tensor): Tensor {
   const { n1, n2, n3 } = plan, m = n1 * n2;
@@ -118,8 +110,7 @@ export async function adaptGroup(
   } else {
     const w = await stackGroup(model, plan);
     const t = await tsvdTruncate(w, rank);
-    const factors = [t.U, await diagonalTubes(t.S), t.V];
-    const [u, s, v] = await Promise.all(factors.map((f) => toParamLike(f, like)));
+    const [u, s, v] = await Promise.all([t.U, t.S, t.V].map((f) => toParamLike(f, like)));
     const rounded = await Promise.all([u, s, v].map(toHost64));
     residual = await noGrad(() => w.sub(principalTensor(rounded[0], rounded[1], rounded[2]))).data();
     holder.addShared(names.u, u);

@@ -2,7 +2,7 @@
  * LoTR (Bershatsky et al. 2024): a Tucker-2 update shared by a group of
  * same-shaped layers, ΔW_s = λ·A G_s Bᵀ with A `[out, r]` and B `[in, r]`
  * shared across the group and a core G_s `[r, r]` per layer
- * (spec/peft-baselines.md §LoTR). Reference-code init: A, B ~ N(0, 1),
+ * (Bershatsky et al. 2024, arXiv 2402.01376; code daskol/lotr). Reference-code init: A, B ~ N(0, 1),
  * G_s = 0, so ΔW = 0 at the start.
  * @module
  */

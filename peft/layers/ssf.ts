@@ -1,6 +1,6 @@
 /**
  * SSF (Lian et al. 2022): a trainable scale γ and shift β after a linear
- * layer or a LayerNorm, y = γ ⊙ f(x) + β (spec/peft-baselines.md §SSF).
+ * layer or a LayerNorm, y = γ ⊙ f(x) + β.
  * Names `ssf_scale`, `ssf_shift` (dongzelian/SSF). Merge: after a linear
  * layer W' = diag(γ) W, b' = γ ⊙ b + β (a bias-free qkv gains a bias); after
  * a LayerNorm weight' = γ ⊙ weight, bias' = γ ⊙ bias + β.

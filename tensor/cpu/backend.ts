@@ -4,10 +4,16 @@
  * backend with float64, and the fallback when no WebGPU adapter exists.
  * @module
  */
-import type { AdamHandles, AdamHyper, Backend, OutputMeta } from "../backend.ts";
-import type { DType, TypedArray } from "../dtype.ts";
-import type { AnyOpDef, CpuArg } from "../op.ts";
-import type { Tensor } from "../tensor.ts";
+import type {
+  AdamHandles,
+  AdamHyper,
+  Backend,
+  CpuArg,
+  KernelInput,
+  KernelOp,
+  OutputMeta,
+  TypedArray,
+} from "../kernel_types.ts";
 
 /** The CPU backend. Storage handles are typed arrays. */
 export const cpuBackend: Backend = {
@@ -23,11 +29,11 @@ export const cpuBackend: Backend = {
     return (handle as TypedArray).slice();
   },
   free(): void {},
-  run(op: AnyOpDef, inputs: readonly Tensor[], params: unknown, out: OutputMeta): unknown {
+  run(op: KernelOp, inputs: readonly KernelInput[], params: unknown, out: OutputMeta): unknown {
     const args: CpuArg[] = inputs.map((t) => ({
       data: t.storage.handle as TypedArray,
       shape: t.shape,
-      dtype: t.dtype as DType,
+      dtype: t.dtype,
     }));
     return op.cpu(args, params, out);
   },

@@ -5,21 +5,10 @@
  * innermost loop has no bounds checks.
  * @module
  */
-import type { OutputMeta } from "../backend.ts";
+import type { ConvParams, CpuArg, OutputMeta } from "../kernel_types.ts";
 import { allocArray, type TypedArray } from "../dtype.ts";
-import type { CpuArg } from "../op.ts";
 
-/** Geometry shared by the three conv kernels. */
-export interface ConvParams {
-  /** Stride per spatial axis (D, H, W). */
-  stride: [number, number, number];
-  /** Zero padding per spatial axis. */
-  padding: [number, number, number];
-  /** Dilation per spatial axis. */
-  dilation: [number, number, number];
-  /** Channel groups. */
-  groups: number;
-}
+export type { ConvParams } from "../kernel_types.ts";
 
 /**
  * The indices j in [0, len) whose partner `j·s − p + off` lies in [0, target):

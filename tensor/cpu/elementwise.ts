@@ -3,10 +3,9 @@
  * kernel over whole arrays, with NumPy broadcasting for binary ops.
  * @module
  */
-import type { OutputMeta } from "../backend.ts";
+import type { CpuArg, CpuKernel, OutputMeta } from "../kernel_types.ts";
 import { allocArray, type TypedArray } from "../dtype.ts";
 import { broadcastStrides, sizeOf } from "../shape.ts";
-import type { CpuArg, CpuKernel } from "../op.ts";
 import { forEach2 } from "./strided.ts";
 
 /** A kernel that applies `f` to every element. */

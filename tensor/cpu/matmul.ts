@@ -3,11 +3,10 @@
  * float64 accumulator row so the reference is as exact as its inputs allow.
  * @module
  */
-import type { OutputMeta } from "../backend.ts";
+import type { CpuArg, LinearParams, OutputMeta } from "../kernel_types.ts";
 import { allocArray, type TypedArray } from "../dtype.ts";
 import { broadcastStrides, sizeOf, stridesOf } from "../shape.ts";
-import type { CpuArg } from "../op.ts";
-import { erf } from "./special.ts";
+import { linearActivation } from "../activations.ts";
 
 /** `[..., m, k] @ [..., k, n]` with broadcast batch axes. */
 export function matmulKernel([a, b]: CpuArg[], _p: unknown, out: OutputMeta): TypedArray {
@@ -45,24 +44,17 @@ export function matmulKernel([a, b]: CpuArg[], _p: unknown, out: OutputMeta): Ty
   return r;
 }
 
-/** act(x·Wᵀ + b) for x [..., K], w [N, K], optional b [N]. */
-export function linearKernel(
-  [x, w, b]: CpuArg[],
-  p: { activation: "none" | "relu" | "gelu" },
-  out: OutputMeta,
-): TypedArray {
+/** act(x·Wᵀ + b) for x [..., K], w [N, K], optional b [N]; act from the activation table (activations.ts). */
+export function linearKernel([x, w, b]: CpuArg[], p: LinearParams, out: OutputMeta): TypedArray {
   const K = x.shape[x.shape.length - 1], N = w.shape[0], M = x.data.length / K;
+  const act = linearActivation(p.activation)?.cpu;
   const r = allocArray(out.dtype, M * N);
   const X = x.data, W = w.data;
   for (let i = 0; i < M; i++) {
     for (let n = 0; n < N; n++) {
       let s = b ? b.data[n] : 0;
       for (let k = 0; k < K; k++) s += X[i * K + k] * W[n * K + k];
-      r[i * N + n] = p.activation === "relu"
-        ? Math.max(s, 0)
-        : p.activation === "gelu"
-        ? 0.5 * s * (1 + erf(s * Math.SQRT1_2))
-        : s;
+      r[i * N + n] = act ? act(s) : s;
     }
   }
   return r;

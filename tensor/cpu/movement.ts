@@ -3,10 +3,9 @@
  * expand (all through `gather`), pad and concat.
  * @module
  */
-import type { OutputMeta } from "../backend.ts";
+import type { CpuArg, OutputMeta } from "../kernel_types.ts";
 import { allocArray, type TypedArray } from "../dtype.ts";
 import { broadcastStrides, type Shape, sizeOf, stridesOf } from "../shape.ts";
-import type { CpuArg } from "../op.ts";
 import { gather } from "./strided.ts";
 
 /** Output axis i reads input axis `perm[i]`. */

@@ -3,10 +3,9 @@
  * an axis and one-hot encoding.
  * @module
  */
-import type { OutputMeta } from "../backend.ts";
+import type { CpuArg, OutputMeta } from "../kernel_types.ts";
 import { allocArray, type TypedArray } from "../dtype.ts";
 import { sizeOf } from "../shape.ts";
-import type { CpuArg } from "../op.ts";
 
 /** Numerically stable softmax along `axis` (max-shifted). */
 export function softmaxKernel([a]: CpuArg[], p: { axis: number }, out: OutputMeta): TypedArray {

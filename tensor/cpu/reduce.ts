@@ -2,19 +2,12 @@
  * CPU reduction kernels over any set of axes.
  * @module
  */
-import type { OutputMeta } from "../backend.ts";
+import type { CpuArg, OutputMeta, ReduceParams } from "../kernel_types.ts";
 import { allocArray, type TypedArray } from "../dtype.ts";
 import { type Shape, sizeOf, stridesOf } from "../shape.ts";
-import type { CpuArg } from "../op.ts";
 import { forEach2 } from "./strided.ts";
 
-/** Parameters of a reduction: sorted axes, and whether reduced axes stay as size 1. */
-export interface ReduceParams {
-  /** Axes to reduce, sorted, non-negative. */
-  axes: number[];
-  /** Keep reduced axes with extent 1. */
-  keepdims: boolean;
-}
+export type { ReduceParams } from "../kernel_types.ts";
 
 /** Strides that map an input index to its output slot (0 on reduced axes). */
 function outStrides(shape: Shape, axes: readonly number[]): number[] {

@@ -6,12 +6,11 @@
  * parity suite says which ones were made fast.
  * @module
  */
-import { type Backend, registerBackend } from "../backend.ts";
-import type { DType, TypedArray } from "../dtype.ts";
-import type { AnyOpDef, CpuArg, CpuKernel } from "../op.ts";
-import type { Tensor } from "../tensor.ts";
+import { registerBackend } from "../backend.ts";
+import type { Backend, CpuArg, CpuKernel, DType, KernelInput, KernelOp, TypedArray } from "../kernel_types.ts";
 import { cpuBackend } from "../cpu/backend.ts";
 import { type BlasStatus, blasStatus } from "./blas.ts";
+import { nativeAdamUpdate } from "./adam.ts";
 
 /** The native backend object. Storage handles are typed arrays, as on the CPU backend. */
 export const nativeBackend: Backend = {
@@ -21,7 +20,7 @@ export const nativeBackend: Backend = {
   download: cpuBackend.download,
   readSync: cpuBackend.readSync,
   free: cpuBackend.free,
-  run(op: AnyOpDef, inputs: readonly Tensor[], params: unknown, out): unknown {
+  run(op: KernelOp, inputs: readonly KernelInput[], params: unknown, out): unknown {
     const args: CpuArg[] = inputs.map((t) => ({
       data: t.storage.handle as TypedArray,
       shape: t.shape,
@@ -30,7 +29,7 @@ export const nativeBackend: Backend = {
     const kernel = (op.kernels.native as CpuKernel<unknown> | undefined) ?? op.cpu;
     return kernel(args, params, out);
   },
-  adamUpdate: cpuBackend.adamUpdate,
+  adamUpdate: nativeAdamUpdate,
 };
 
 let registered = false;

@@ -3,12 +3,10 @@
  * dtypes (float64 gradient checks, integers) take the CPU reference kernel.
  * @module
  */
-import type { OutputMeta } from "../backend.ts";
-import type { TypedArray } from "../dtype.ts";
-import type { CpuArg } from "../op.ts";
+import type { CpuArg, LinearParams, OutputMeta, TypedArray } from "../kernel_types.ts";
+import { linearActivation } from "../activations.ts";
 import { broadcastStrides, sizeOf, stridesOf } from "../shape.ts";
 import { linearKernel, matmulKernel } from "../cpu/matmul.ts";
-import { erf } from "../cpu/special.ts";
 import { sgemm } from "./blas.ts";
 
 /** `[..., m, k] @ [..., k, n]` with broadcast batch axes: one sgemm per batch, or one for all when B is shared. */
@@ -57,28 +55,19 @@ export function nativeMatmul(inputs: CpuArg[], p: unknown, out: OutputMeta): Typ
 }
 
 /** act(x·Wᵀ + b): one sgemm against the untransposed [out, in] weight, then bias and activation in one pass. */
-export function nativeLinear(
-  inputs: CpuArg[],
-  p: { activation: "none" | "relu" | "gelu" },
-  out: OutputMeta,
-): TypedArray {
+export function nativeLinear(inputs: CpuArg[], p: LinearParams, out: OutputMeta): TypedArray {
   const [x, w, b] = inputs;
   if (out.dtype !== "float32" || inputs.some((t) => t.dtype !== "float32")) return linearKernel(inputs, p, out);
   const K = x.shape[x.shape.length - 1], N = w.shape[0], M = x.data.length / K;
   const C = new Float32Array(M * N);
   sgemm("N", "T", M, N, K, 1, x.data as Float32Array, K, w.data as Float32Array, K, 0, C, N);
   const bias = b?.data as Float32Array | undefined;
-  if (!bias && p.activation === "none") return C;
-  for (let i = 0; i < M; i++) {
-    const row = i * N;
-    for (let j = 0; j < N; j++) {
-      const s = bias ? C[row + j] + bias[j] : C[row + j];
-      C[row + j] = p.activation === "relu"
-        ? (s > 0 ? s : 0)
-        : p.activation === "gelu"
-        ? 0.5 * s * (1 + erf(s * Math.SQRT1_2))
-        : s;
+  const act = linearActivation(p.activation)?.cpu;
+  if (bias) {
+    for (let i = 0; i < M; i++) {
+      for (let j = 0, row = i * N; j < N; j++) C[row + j] += bias[j];
     }
   }
+  if (act) { for (let i = 0; i < C.length; i++) C[i] = act(C[i]); }
   return C;
 }

@@ -12,8 +12,10 @@ import { defineOp, type OpDef, type TensorMeta } from "../registry.ts";
 import { broadcastShapes } from "../shape.ts";
 import type { Tensor, TensorLike } from "../tensor.ts";
 import { binaryKernel, unaryKernel, whereKernel } from "../cpu/elementwise.ts";
-import { erf as erfScalar } from "../cpu/special.ts";
+import { erf as erfScalar } from "../special.ts";
+import { type ActivationName, type ActivationOps, ACTIVATIONS } from "../activations.ts";
 import { gpuElementwise, gpuView } from "../webgpu/kernels.ts";
+import { nativeElementwise } from "../native/elementwise.ts";
 import { full } from "./creation.ts";
 import { sumTo } from "./reduce.ts";
 
@@ -27,36 +29,52 @@ export function toTensor(v: TensorLike, like: Tensor): Tensor {
 const sameDtype = ([a]: readonly TensorMeta[]) => ({ shape: a.shape, dtype: a.dtype });
 const floatDtype = ([a]: readonly TensorMeta[]) => ({ shape: a.shape, dtype: floatOf(a.dtype) });
 
-/**
- * An elementwise op of one input. `wgsl` is the same function as a WGSL
- * expression in `x` (computed in f32 for float ops, in the output type
- * otherwise); `floats` passes parameters, read in WGSL as `fparam(P + k)`.
- */
+/** How {@link unary} builds an op besides its scalar function and VJP. */
+interface UnaryOptions<P> {
+  /** Float output (int inputs give float32; WGSL computes in f32); otherwise the input's dtype and type. */
+  toFloat: boolean;
+  /** The same function as a WGSL expression in `x`. */
+  wgsl: string;
+  /** Float parameters, read in WGSL as `fparam(P + k)`. */
+  floats?: (p: P) => number[];
+}
+
+/** An elementwise op of one input: `f` per element on the CPU, `wgsl` on WebGPU, and `vjp` (null: no gradient). */
 function unary<P = undefined>(
   name: string,
   f: (x: number, p: P) => number,
   vjp: ((g: Tensor, x: Tensor, y: Tensor, p: P) => Tensor) | null,
-  toFloat: boolean,
-  wgsl: string,
-  floats?: (p: P) => number[],
+  { toFloat, wgsl, floats }: UnaryOptions<P>,
 ): OpDef<P> {
   return defineOp<P>({
     name,
     infer: toFloat ? floatDtype : sameDtype,
     cpu: unaryKernel(f),
-    kernels: { webgpu: gpuElementwise<P>(wgsl, toFloat ? "f32" : "out", floats) },
+    kernels: {
+      webgpu: gpuElementwise<P>(wgsl, toFloat ? "f32" : "out", floats),
+      native: nativeElementwise(name, floats),
+    },
     vjp: vjp ? (g, { inputs, output, params }) => [vjp(g, inputs[0], output, params)] : undefined,
     nondiff: vjp ? undefined : "piecewise constant",
   });
 }
 
-const NEG = unary("neg", (x) => -x, (g) => neg(g), false, "-x");
-const EXP = unary("exp", Math.exp, (g, _x, y) => mul(g, y), true, "exp(x)");
-const LOG = unary("log", Math.log, (g, x) => div(g, x), true, "log(x)");
-const SQRT = unary("sqrt", Math.sqrt, (g, _x, y) => div(g, mul(y, 2)), true, "sqrt(x)");
-const ABS = unary("abs", Math.abs, (g, x) => mul(g, sign(x)), false, "abs(x)");
-const SIGN = unary("sign", Math.sign, null, false, "sign(f32(x))");
-const RELU = unary("relu", (x) => (x > 0 ? x : 0), (g, x) => where(gt(x, 0), g, 0), false, "max(x, 0)");
+/** The elementwise ops that activation gradients are written with (activations.ts). */
+export const ACTIVATION_OPS: ActivationOps<Tensor> = { add, sub, mul, exp, erf, gt, where };
+
+/** The op of an entry of the activation table (activations.ts): its formula, WGSL and gradient. */
+function activation(name: ActivationName): OpDef<undefined> {
+  const a = ACTIVATIONS[name];
+  return unary(name, a.cpu, (g, x, y) => a.grad(g, x, y, ACTIVATION_OPS), { toFloat: a.float, wgsl: a.wgsl("x") });
+}
+
+const NEG = unary("neg", (x) => -x, (g) => neg(g), { toFloat: false, wgsl: "-x" });
+const EXP = unary("exp", Math.exp, (g, _x, y) => mul(g, y), { toFloat: true, wgsl: "exp(x)" });
+const LOG = unary("log", Math.log, (g, x) => div(g, x), { toFloat: true, wgsl: "log(x)" });
+const SQRT = unary("sqrt", Math.sqrt, (g, _x, y) => div(g, mul(y, 2)), { toFloat: true, wgsl: "sqrt(x)" });
+const ABS = unary("abs", Math.abs, (g, x) => mul(g, sign(x)), { toFloat: false, wgsl: "abs(x)" });
+const SIGN = unary("sign", Math.sign, null, { toFloat: false, wgsl: "sign(f32(x))" });
+const RELU = activation("relu");
 // The leaky ReLU VJP as one op, g·(x > 0 ? 1 : alpha), in place of gt + mul + where (three full passes at 64³).
 // It is linear in g and piecewise constant in x, so its own VJP is itself.
 const LEAKY_GRAD: OpDef<{ alpha: number }> = defineOp<{ alpha: number }>({
@@ -74,6 +92,7 @@ const LEAKY_GRAD: OpDef<{ alpha: number }> = defineOp<{ alpha: number }>({
   },
   kernels: {
     webgpu: gpuElementwise<{ alpha: number }>("select(fparam(P + 0u) * x, x, y > 0.0)", "f32", (p) => [p.alpha]),
+    native: nativeElementwise("leakyReluGrad"),
   },
   vjp: (h, { inputs: [_g, x], params, needsGrad }) => [needsGrad[0] ? apply(LEAKY_GRAD, [h, x], params) : null, null],
 });
@@ -81,39 +100,17 @@ const LEAKY = unary<{ alpha: number }>(
   "leakyRelu",
   (x, p) => (x > 0 ? x : p.alpha * x),
   (g, x, _y, p) => apply(LEAKY_GRAD, [g, x], p),
-  true,
-  "select(fparam(P + 0u) * x, x, x > 0.0)",
-  (p) => [p.alpha],
+  { toFloat: true, wgsl: "select(fparam(P + 0u) * x, x, x > 0.0)", floats: (p) => [p.alpha] },
 );
 const ERF = unary(
   "erf",
   erfScalar,
   (g, x) => mul(g, mul(exp(neg(mul(x, x))), 2 / Math.sqrt(Math.PI))),
-  true,
-  "erf_approx(x)",
+  { toFloat: true, wgsl: "erf_approx(x)" },
 );
-const SQRT1_2 = Math.SQRT1_2;
-const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
-// gelu'(x) = Φ(x) + x φ(x), with Φ(x) = ½(1 + erf(x/√2)) and φ the standard normal density.
-const GELU = unary(
-  "gelu",
-  (x) => 0.5 * x * (1 + erfScalar(x * SQRT1_2)),
-  (g, x) => {
-    const cdf = mul(add(erf(mul(x, SQRT1_2)), 1), 0.5);
-    const pdf = mul(exp(mul(mul(x, x), -0.5)), INV_SQRT_2PI);
-    return mul(g, add(cdf, mul(x, pdf)));
-  },
-  true,
-  "0.5 * x * (1.0 + erf_approx(x * 0.7071067811865476))",
-);
-const SIGMOID = unary(
-  "sigmoid",
-  (x) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x))),
-  (g, _x, y) => mul(g, mul(y, sub(1, y))),
-  true,
-  "1.0 / (1.0 + exp(-x))",
-);
-const TANH = unary("tanh", Math.tanh, (g, _x, y) => mul(g, sub(1, mul(y, y))), true, "tanh(clamp(x, -15.0, 15.0))");
+const GELU = activation("gelu");
+const SIGMOID = activation("sigmoid");
+const TANH = activation("tanh");
 const STOP = defineOp<undefined>({
   name: "stopGradient",
   infer: sameDtype,
@@ -125,7 +122,7 @@ const CAST = defineOp<{ dtype: DType }>({
   name: "cast",
   infer: ([a], p) => ({ shape: a.shape, dtype: p.dtype }),
   cpu: unaryKernel((x) => x) as OpDef<{ dtype: DType }>["cpu"],
-  kernels: { webgpu: gpuElementwise("x", "in") },
+  kernels: { webgpu: gpuElementwise("x", "in"), native: nativeElementwise("cast") },
   vjp: (g, { inputs }) => [cast(g, inputs[0].dtype)],
 });
 
@@ -148,7 +145,7 @@ function binary(
     name,
     infer: binaryInfer(name, toFloat),
     cpu: binaryKernel(f),
-    kernels: { webgpu: gpuElementwise(wgsl, toFloat ? "f32" : "out") },
+    kernels: { webgpu: gpuElementwise(wgsl, toFloat ? "f32" : "out"), native: nativeElementwise(name) },
     vjp: vjp
       ? (g, { inputs: [a, b], output, needsGrad }) => {
         const [ga, gb] = vjp(g, a, b, output, needsGrad);
@@ -201,7 +198,7 @@ function comparison(name: string, f: (x: number, y: number) => boolean, wgsl: st
     name,
     infer: ([a, b]) => ({ shape: broadcastShapes(name, a.shape, b.shape), dtype: "uint8" }),
     cpu: binaryKernel((x, y) => (f(x, y) ? 1 : 0)),
-    kernels: { webgpu: gpuElementwise(`select(0u, 1u, ${wgsl})`, "in") },
+    kernels: { webgpu: gpuElementwise(`select(0u, 1u, ${wgsl})`, "in"), native: nativeElementwise(name) },
     nondiff: "boolean output",
   });
 }
@@ -221,7 +218,7 @@ const WHERE = defineOp<undefined>({
     return { shape: broadcastShapes("where", c.shape, a.shape, b.shape), dtype: promote(a.dtype, b.dtype) };
   },
   cpu: whereKernel,
-  kernels: { webgpu: gpuElementwise("select(z, y, x != 0)") },
+  kernels: { webgpu: gpuElementwise("select(z, y, x != 0)"), native: nativeElementwise("where") },
   vjp: (g, { inputs: [c, a, b], needsGrad }) => {
     const zero = full([], 0, { dtype: g.dtype, backend: g.storage.backend });
     return [

@@ -9,12 +9,14 @@ import { defineOp } from "../registry.ts";
 import { broadcastShapes } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
 import { linearKernel, matmulKernel } from "../cpu/matmul.ts";
-import { gpuLinear, type LinearActivation } from "../webgpu/linear_blocked.ts";
+import { gpuLinear } from "../webgpu/linear_blocked.ts";
+import { linearActivation } from "../activations.ts";
+import type { LinearActivation, LinearParams } from "../kernel_types.ts";
 import { gpuMatmul } from "../webgpu/kernels_linalg.ts";
 import { nativeLinear, nativeMatmul } from "../native/matmul.ts";
 import { sum, sumTo } from "./reduce.ts";
 import { reshape, transpose } from "./movement.ts";
-import { add, erf, exp, gt, mul, where } from "./elementwise.ts";
+import { ACTIVATION_OPS } from "./elementwise.ts";
 
 const MATMUL = defineOp<undefined>({
   name: "matmul",
@@ -67,7 +69,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   return reshape(c, s);
 }
 
-const LINEAR = defineOp<{ activation: LinearActivation }>({
+const LINEAR = defineOp<LinearParams>({
   name: "linear",
   infer: (inputs) => {
     const [x, w, b] = inputs;
@@ -88,13 +90,10 @@ const LINEAR = defineOp<{ activation: LinearActivation }>({
   },
   cpu: linearKernel,
   kernels: { webgpu: gpuLinear, native: nativeLinear },
-  // z = x·Wᵀ + b, y = act(z): the activation's derivative needs z, recomputed with one more product.
-  vjp: (g, { inputs: [x, w, b], params: { activation }, needsGrad }) => {
-    let gz = g;
-    if (activation !== "none") {
-      const z = linear(x, w, b ?? null);
-      gz = activation === "relu" ? where(gt(z, 0), g, 0) : geluGrad(g, z);
-    }
+  // z = x·Wᵀ + b, y = act(z): the activation's derivative (activations.ts) needs z, recomputed with one more product.
+  vjp: (g, { inputs: [x, w, b], output, params, needsGrad }) => {
+    const act = linearActivation(params.activation);
+    const gz = act ? act.grad(g, linear(x, w, b ?? null), output, ACTIVATION_OPS) : g;
     const k = x.shape[x.shape.length - 1], n = w.shape[0];
     const gz2 = reshape(gz, [-1, n]);
     return [
@@ -104,13 +103,6 @@ const LINEAR = defineOp<{ activation: LinearActivation }>({
     ];
   },
 });
-
-/** g·gelu'(z) with gelu'(z) = Φ(z) + z·φ(z). */
-function geluGrad(g: Tensor, z: Tensor): Tensor {
-  const cdf = mul(add(erf(mul(z, Math.SQRT1_2)), 1), 0.5);
-  const pdf = mul(exp(mul(mul(z, z), -0.5)), 1 / Math.sqrt(2 * Math.PI));
-  return mul(g, add(cdf, mul(z, pdf)));
-}
 
 /**
  * A fully connected layer in one fused op: `act(x·Wᵀ + b)` with PyTorch's

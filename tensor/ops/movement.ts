@@ -12,6 +12,7 @@ import { concatKernel, expandKernel, flipKernel, padKernel, permuteKernel, slice
 import { sumTo } from "./reduce.ts";
 import { gpuGather, gpuView } from "../webgpu/kernels.ts";
 import { gpuConcat, gpuPad } from "../webgpu/kernels_reduce.ts";
+import { nativeConcat, nativeExpand, nativeFlip, nativePad, nativePermute, nativeSlice } from "../native/movement.ts";
 
 const RESHAPE = defineOp<{ shape: number[] }>({
   name: "reshape",
@@ -30,6 +31,7 @@ const PERMUTE = defineOp<{ perm: number[] }>({
       const st = stridesOf(a.shape);
       return { offset: 0, strides: p.perm.map((ax) => st[ax]) };
     }),
+    native: nativePermute,
   },
   vjp: (g, { params }) => {
     const inv = new Array<number>(params.perm.length);
@@ -47,6 +49,7 @@ const SLICE = defineOp<{ starts: number[]; ends: number[] }>({
       const st = stridesOf(a.shape);
       return { offset: p.starts.reduce((acc, v, i) => acc + v * st[i], 0), strides: st };
     }),
+    native: nativeSlice,
   },
   vjp: (g, { inputs: [x], params }) => [
     pad(g, params.starts.map((s, i) => [s, x.shape[i] - params.ends[i]] as [number, number])),
@@ -57,7 +60,7 @@ const PAD = defineOp<{ before: number[]; after: number[]; value: number }>({
   name: "pad",
   infer: ([a], p) => ({ shape: a.shape.map((d, i) => d + p.before[i] + p.after[i]), dtype: a.dtype }),
   cpu: padKernel,
-  kernels: { webgpu: gpuPad },
+  kernels: { webgpu: gpuPad, native: nativePad },
   vjp: (g, { inputs: [x], params }) => [
     slice(g, params.before, params.before.map((b, i) => b + x.shape[i])),
   ],
@@ -73,6 +76,7 @@ const FLIP = defineOp<{ axes: number[] }>({
       const offset = p.axes.reduce((acc, ax) => acc + (a.shape[ax] - 1) * st[ax], 0);
       return { offset, strides: st.map((v, i) => (p.axes.includes(i) ? -v : v)) };
     }),
+    native: nativeFlip,
   },
   vjp: (g, { params }) => [flip(g, params.axes)],
 });
@@ -87,7 +91,10 @@ const EXPAND = defineOp<{ shape: number[] }>({
     return { shape: p.shape, dtype: a.dtype };
   },
   cpu: expandKernel,
-  kernels: { webgpu: gpuGather((a, _p, out) => ({ offset: 0, strides: broadcastStrides(a.shape, out.shape) })) },
+  kernels: {
+    webgpu: gpuGather((a, _p, out) => ({ offset: 0, strides: broadcastStrides(a.shape, out.shape) })),
+    native: nativeExpand,
+  },
   vjp: (g, { inputs: [x] }) => [sumTo(g, x.shape)],
 });
 
@@ -108,7 +115,7 @@ const CONCAT = defineOp<{ axis: number }>({
     return { shape: first.shape.map((d, i) => (i === axis ? total : d)), dtype: first.dtype };
   },
   cpu: concatKernel,
-  kernels: { webgpu: gpuConcat },
+  kernels: { webgpu: gpuConcat, native: nativeConcat },
   vjp: (g, { inputs, params: { axis } }) => {
     let at = 0;
     return inputs.map((t) => {

@@ -12,6 +12,7 @@ import { normAxis } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
 import { normalizeBackwardKernel, normalizeKernel, oneHotKernel, softmaxKernel } from "../cpu/nn.ts";
 import { gpuNormalize, gpuNormalizeBackward, gpuOneHot, gpuSoftmax } from "../webgpu/kernels_reduce.ts";
+import { nativeNormalize, nativeNormalizeBackward, nativeSoftmax } from "../native/nn.ts";
 import { isGradEnabled } from "../grad_mode.ts";
 import { rand } from "./creation.ts";
 import { add, cast, div, ge, mul, sqrt, sub } from "./elementwise.ts";
@@ -25,7 +26,7 @@ const SOFTMAX = defineOp<{ axis: number }>({
     return { shape: a.shape, dtype: a.dtype };
   },
   cpu: softmaxKernel,
-  kernels: { webgpu: gpuSoftmax },
+  kernels: { webgpu: gpuSoftmax, native: nativeSoftmax },
   // dx = y ⊙ (g − Σ_axis g ⊙ y)
   vjp: (g, { output: y, params: { axis } }) => [mul(y, sub(g, sum(mul(g, y), axis, true)))],
 });
@@ -87,7 +88,7 @@ const NORMALIZE_BACKWARD = defineOp<{ inner: number; eps: number }>({
     return { shape: x.shape, dtype: x.dtype };
   },
   cpu: normalizeBackwardKernel,
-  kernels: { webgpu: gpuNormalizeBackward },
+  kernels: { webgpu: gpuNormalizeBackward, native: nativeNormalizeBackward },
   nondiff: "runs only inside an unrecorded backward pass; a recorded one (createGraph) uses the composite VJP",
 });
 
@@ -98,7 +99,7 @@ const NORMALIZE = defineOp<NormalizeParams>({
     return { shape: a.shape, dtype: a.dtype };
   },
   cpu: normalizeKernel,
-  kernels: { webgpu: gpuNormalize },
+  kernels: { webgpu: gpuNormalize, native: nativeNormalize },
   // With x̂ the output and r = 1/√(var + eps) per row: dx = r·(g − mean(g) − x̂·mean(g·x̂)). An unrecorded
   // backward pass (the usual one) runs it as one fused op; a recorded one (createGraph) composes it from
   // differentiable ops so that it can be differentiated again.

@@ -11,6 +11,7 @@ import { normAxes, normAxis, sameShape, type Shape, sizeOf } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
 import { argKernel, maxKernel, minKernel, type ReduceParams, sumKernel } from "../cpu/reduce.ts";
 import { gpuReduce, type ReduceKind } from "../webgpu/kernels_reduce.ts";
+import { nativeReduce } from "../native/reduce.ts";
 import { add, cast, div, eq, exp, log, mul, stopGradient, sub } from "./elementwise.ts";
 import { expand, reshape } from "./movement.ts";
 
@@ -43,7 +44,7 @@ const SUM = defineOp<ReduceParams>({
   name: "sum",
   infer: reduceInfer((d) => (d === "uint8" ? "int32" : d)),
   cpu: sumKernel,
-  kernels: { webgpu: gpuReduce("sum") },
+  kernels: { webgpu: gpuReduce("sum"), native: nativeReduce("sum") },
   vjp: (g, { inputs: [x], params }) => [spread(g, x, params.axes)],
 });
 
@@ -64,7 +65,7 @@ function extremum(name: ReduceKind, kernel: typeof maxKernel): OpDef<ReduceParam
       return { shape: reducedShape(a.shape, p), dtype: a.dtype };
     },
     cpu: kernel,
-    kernels: { webgpu: gpuReduce(name) },
+    kernels: { webgpu: gpuReduce(name), native: nativeReduce(name as "max" | "min") },
     vjp: (g, { inputs: [x], output, params }) => [extremumVjp(g, x, output, params.axes)],
   });
 }

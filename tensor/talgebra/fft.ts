@@ -1,7 +1,7 @@
 /**
  * The DFT along mode 3 of a third-order tensor, as differentiable ops.
  *
- * Convention (spec/lora-pt.md §2): Â_k = Σ_l A_l e^{−2πikl/n3} over the
+ * Convention (README.md §2, next to this file): Â_k = Σ_l A_l e^{−2πikl/n3} over the
  * frontal slices A_l = A[:, :, l]; the inverse carries the 1/n3. Inputs:
  * - a real tensor `[n1, n2, n3]`, or
  * - a complex tensor `[n1, n2, n3, 2]` (last axis = (re, im), see `complex.ts`).

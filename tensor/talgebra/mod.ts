@@ -4,7 +4,7 @@
  * its truncation to tubal rank r, tubal rank and the tensor nuclear norm.
  * Complex tensors are real tensors with a last axis (re, im) of size 2. The
  * story, from circulant matrices to optimal truncation, is in README.md next
- * to this file; conventions follow spec/lora-pt.md §2–3.
+ * to this file; conventions follow Kilmer & Martin (2011) and the paper's §3.2.
  * @module
  */
 // The core types the signatures below mention, re-exported so that this module's documentation is complete on its
@@ -19,4 +19,5 @@ export { cmatmul, complex, conj, imag, real } from "./complex.ts";
 export { fft3, ifft3, irfft3, rfft3 } from "./fft.ts";
 export { bcirc, fdiag, fold, isOrthogonal, tidentity, tprod, tprodCirculant, ttranspose, unfold } from "./tproduct.ts";
 export { fourierSingularValues, tnn, tsvd, tsvdTruncate, tubalRank } from "./tsvd.ts";
-export type { SliceSvdMethod, TSvd, TSvdOptions, TSvdTruncation } from "./tsvd.ts";
+export type { SliceSvdMethod, TSvd, TSvdOptions, TSvdParts, TSvdTruncation } from "./tsvd.ts";
+export { SvdConvergenceError } from "./svd_topr.ts";

@@ -1,232 +1,478 @@
 /**
- * The leading r singular triplets of a large complex matrix without forming
- * its full decomposition: a randomized range finder with power (subspace)
- * iterations and a Rayleigh–Ritz step (Halko, Martinsson & Tropp 2011,
- * Algorithms 4.4 and 5.1).
+ * The leading r singular triplets of a large complex matrix, converged to a
+ * residual tolerance: thick-restart block Golub–Kahan–Lanczos
+ * bidiagonalization with full reorthogonalization and Rayleigh–Ritz
+ * (Golub & Van Loan §10.4; the restart is Baglama & Reichel's, SIAM J. Sci.
+ * Comput. 27, 2005).
  *
- * With ℓ = r + oversampling random start vectors Ω: Y = A·Ω, Q = orth(Y),
- * then alternately Z = Aᴴ·Q and Q = orth(A·orth(Z)). Each orthonormalization
- * yields Ritz estimates of σ_1..σ_ℓ (the singular values of its R factor),
- * which increase towards the true values; iteration stops when the leading r
- * estimates change by less than `tol`·σ_1 between two half-steps, or after
- * `maxIters` power iterations. Finally Z = Aᴴ·Q = B^H with B = Qᴴ·A, whose
- * small SVD B = X·Σ·Wᴴ gives A ≈ (Q·X)·Σ·Wᴴ. The subspace error decays like
- * (σ_{ℓ+1}/σ_r)^{2q+1} after q power iterations.
+ * Two orthonormal bases grow in blocks of b columns: P (right, n×K) and
+ * Q (left, m×K) with Y = A·P kept alongside, Q_j = orth(A·P_j ⊥ Q) and
+ * P_{j+1} = orth(Aᴴ·Q_j ⊥ P). The small matrix B = Qᴴ·A·P = Qᴴ·Y (K×K)
+ * has the SVD B = X·Σ·Wᴴ, which gives the Ritz triplets (σ_i, Q·x_i, P·w_i).
+ * A triplet counts as converged when both residuals
+ * ‖A·v − σ·u‖ and ‖Aᴴ·u − σ·v‖ are at most `tol`·σ_1. Otherwise the bases
+ * shrink to the k leading Ritz vectors plus the next P block (which holds
+ * their residual directions), and grow again. Krylov methods converge where
+ * the spectrum is nearly flat (σ_1/σ_2 ≈ 1.05 on randomly initialised
+ * weights), where plain subspace iteration stalls.
  *
- * Cost: 2(q+1) products of A (or Aᴴ) with an n×ℓ block, O(mnℓ) each, plus
- * O((m+n)ℓ²) for the orthonormalizations; never O(mn·min(m,n)).
+ * The products with A and Aᴴ (and the Gram products) go through `dgemm` of
+ * the system BLAS when one is loaded (a complex product is two real dgemms
+ * on the stacked block [re | im]); otherwise plain loops compute the same.
+ * A real matrix (`real: true`) is handled in real arithmetic, so its factors
+ * stay real.
  * @module
  */
+import { blasStatus, dgemm, type Trans } from "../native/blas.ts";
 import { Rng } from "../random.ts";
-import { cadjoint, type ComplexMatrix, type ComplexSvd, czeros, fixPhases } from "./complex_matrix.ts";
+import { type ComplexMatrix, type ComplexSvd, fixPhases } from "./complex_matrix.ts";
 import { jacobiSvd } from "./svd_jacobi.ts";
 
 /** Options of {@link topRSvd}. */
 export interface TopROptions {
-  /** Extra random vectors beyond r (default 10). */
-  oversample?: number;
-  /** Largest number of power iterations (default 8). */
-  maxIters?: number;
-  /** Stop when the leading r Ritz values change by less than tol·σ_1 (default 1e-10). */
+  /** Converged when every residual of the r triplets is at most tol·σ_1 (default 1e-8). */
   tol?: number;
+  /** Largest number of restarts before {@link SvdConvergenceError} is thrown (default 100). */
+  maxRestarts?: number;
+  /** Block size b (default max(8, r + 2), at most min(rows, cols)). */
+  blockSize?: number;
   /** Seed of the random start block (default 0). */
   seed?: number;
-  /** The matrix is real: draw real random vectors, so that every factor stays real. */
+  /** The matrix is real: work in real arithmetic, so that every factor stays real. */
   real?: boolean;
+  /** Run the products on the system BLAS when one is loaded (default true); false: plain loops. */
+  blas?: boolean;
 }
 
-/** What {@link topRSvd} returns: the triplets and how many power iterations ran. */
+/** What {@link topRSvd} returns: the triplets and what it took to converge. */
 export interface TopRResult extends ComplexSvd {
-  /** Power iterations performed. */
-  iterations: number;
+  /** Restarts performed (0 when the first basis was enough). */
+  restarts: number;
+  /** Products of A or Aᴴ with a block, counted in columns. */
+  products: number;
+  /** The largest residual of the r triplets, relative to σ_1. */
+  residual: number;
 }
 
-/** A block of k column vectors of length len, column-major. */
-interface Block {
-  len: number;
-  k: number;
+/** The iteration cap of {@link topRSvd} was reached before the residual test passed. */
+export class SvdConvergenceError extends Error {
+  /** The largest relative residual reached. */
+  readonly residual: number;
+  /** Creates the error. */
+  constructor(message: string, residual: number) {
+    super(message);
+    this.name = "SvdConvergenceError";
+    this.residual = residual;
+  }
+}
+
+/** Row-major real matrix view: `rows`×`cols` at `data[off + i*ld + j]`. */
+interface View {
+  data: Float64Array;
+  off: number;
+  ld: number;
+}
+
+type Gemm = (
+  ta: Trans,
+  tb: Trans,
+  m: number,
+  n: number,
+  k: number,
+  alpha: number,
+  a: Float64Array,
+  lda: number,
+  b: Float64Array,
+  ldb: number,
+  beta: number,
+  c: Float64Array,
+  ldc: number,
+) => void;
+
+/** C ← α·op(A)·B + β·C in plain loops (row-major, op(A) m×k, B k×n): the fallback without a BLAS. */
+function gemmLoops(
+  ta: Trans,
+  _tb: Trans,
+  m: number,
+  n: number,
+  k: number,
+  alpha: number,
+  a: Float64Array,
+  lda: number,
+  b: Float64Array,
+  ldb: number,
+  beta: number,
+  c: Float64Array,
+  ldc: number,
+): void {
+  for (let i = 0; i < m; i++) {
+    const oc = i * ldc;
+    if (beta === 0) c.fill(0, oc, oc + n);
+    else if (beta !== 1) { for (let j = 0; j < n; j++) c[oc + j] *= beta; }
+  }
+  for (let i = 0; i < m; i++) {
+    const oc = i * ldc;
+    for (let p = 0; p < k; p++) {
+      const x = alpha * (ta === "N" ? a[i * lda + p] : a[p * lda + i]);
+      if (x === 0) continue;
+      const ob = p * ldb;
+      for (let j = 0; j < n; j++) c[oc + j] += x * b[ob + j];
+    }
+  }
+}
+
+/** The real GEMM in use: the BLAS when loaded (needs --allow-ffi) and allowed, else {@link gemmLoops}. */
+function pickGemm(blas: boolean): Gemm {
+  return blas && blasStatus().library ? dgemm : gemmLoops;
+}
+
+/** A complex row-major matrix with a row stride: columns [c0, c0+w) of a wider buffer. */
+interface CBuf {
+  rows: number;
+  ld: number;
   re: Float64Array;
   im: Float64Array;
 }
 
-/** The leading r singular triplets of `a` (s: r values, u: rows×r, v: cols×r), phase-fixed. */
+function cbuf(rows: number, cols: number): CBuf {
+  return { rows, ld: cols, re: new Float64Array(rows * cols), im: new Float64Array(rows * cols) };
+}
+
+/** The solver's working state for one matrix. */
+class Solver {
+  readonly m: number;
+  readonly n: number;
+  readonly real: boolean;
+  readonly gemm: Gemm;
+  readonly a: ComplexMatrix;
+  products = 0;
+  /** Scratch for a stacked block [re | im] and the two real products. */
+  #stack = new Float64Array(0);
+  #t1 = new Float64Array(0);
+  #t2 = new Float64Array(0);
+
+  constructor(a: ComplexMatrix, real: boolean, blas: boolean) {
+    this.a = a;
+    this.m = a.rows;
+    this.n = a.cols;
+    this.real = real;
+    this.gemm = pickGemm(blas);
+  }
+
+  #scratch(rows: number, w: number): void {
+    const need = rows * 2 * w;
+    if (this.#stack.length < need) this.#stack = new Float64Array(need);
+    if (this.#t1.length < need) (this.#t1 = new Float64Array(need), this.#t2 = new Float64Array(need));
+  }
+
+  /**
+   * out[:, oc:oc+w] ← op(A)·x[:, xc:xc+w] with op = A (`adjoint` false) or
+   * Aᴴ. Complex: both real parts of A multiply the stacked [x_re | x_im], then
+   * Re = T1_re ∓ T2_im and Im = T1_im ± T2_re.
+   */
+  apply(adjoint: boolean, x: CBuf, xc: number, w: number, out: CBuf, oc: number): void {
+    const { m, n, a, gemm } = this;
+    const rowsIn = adjoint ? m : n, rowsOut = adjoint ? n : m, ta: Trans = adjoint ? "T" : "N";
+    this.products += w;
+    if (this.real) {
+      gemm(ta, "N", rowsOut, w, rowsIn, 1, a.re, n, x.re.subarray(xc), x.ld, 0, out.re.subarray(oc), out.ld);
+      return;
+    }
+    this.#scratch(Math.max(m, n), w);
+    const st = this.#stack, t1 = this.#t1, t2 = this.#t2, w2 = 2 * w;
+    for (let i = 0; i < rowsIn; i++) {
+      const o = i * x.ld + xc;
+      st.set(x.re.subarray(o, o + w), i * w2);
+      st.set(x.im.subarray(o, o + w), i * w2 + w);
+    }
+    gemm(ta, "N", rowsOut, w2, rowsIn, 1, a.re, n, st, w2, 0, t1, w2);
+    gemm(ta, "N", rowsOut, w2, rowsIn, 1, a.im, n, st, w2, 0, t2, w2);
+    const sg = adjoint ? -1 : 1; // A: (Ar + iAi)(xr + ixi);  Aᴴ: (Arᵀ − iAiᵀ)(xr + ixi)
+    for (let i = 0; i < rowsOut; i++) {
+      const o = i * out.ld + oc, t = i * w2;
+      for (let c = 0; c < w; c++) {
+        out.re[o + c] = t1[t + c] - sg * t2[t + w + c];
+        out.im[o + c] = t1[t + w + c] + sg * t2[t + c];
+      }
+    }
+  }
+
+  /** C (k×w, ld w) ← Bᴴ·X for B = b[:, 0:k] and X = x[:, xc:xc+w], both with `rows` rows. */
+  adjointTimes(b: CBuf, k: number, x: CBuf, xc: number, w: number): CBuf {
+    const c = cbuf(k, w), rows = b.rows, g = this.gemm;
+    const xr = x.re.subarray(xc), xi = x.im.subarray(xc);
+    g("T", "N", k, w, rows, 1, b.re, b.ld, xr, x.ld, 0, c.re, w);
+    if (this.real) return c;
+    g("T", "N", k, w, rows, 1, b.im, b.ld, xi, x.ld, 1, c.re, w);
+    g("T", "N", k, w, rows, 1, b.re, b.ld, xi, x.ld, 0, c.im, w);
+    g("T", "N", k, w, rows, -1, b.im, b.ld, xr, x.ld, 1, c.im, w);
+    return c;
+  }
+
+  /** out[:, oc:oc+w] ← β·out + α·B·C for B = b[:, 0:k] and C k×w (ld c.ld). */
+  times(b: CBuf, k: number, c: CBuf, w: number, out: CBuf, oc: number, alpha: number, beta: number): void {
+    const g = this.gemm, rows = b.rows, or = out.re.subarray(oc), oi = out.im.subarray(oc);
+    g("N", "N", rows, w, k, alpha, b.re, b.ld, c.re, c.ld, beta, or, out.ld);
+    if (this.real) return;
+    g("N", "N", rows, w, k, -alpha, b.im, b.ld, c.im, c.ld, 1, or, out.ld);
+    g("N", "N", rows, w, k, alpha, b.re, b.ld, c.im, c.ld, beta, oi, out.ld);
+    g("N", "N", rows, w, k, alpha, b.im, b.ld, c.re, c.ld, 1, oi, out.ld);
+  }
+
+  /**
+   * Makes columns [c0, c0+w) of `q` orthonormal and orthogonal to its first
+   * c0 columns: block classical Gram–Schmidt against them twice (through
+   * GEMM), then Gram–Schmidt twice within the block. A column that
+   * (nearly) vanishes is replaced by a random vector orthogonal to all
+   * others, so the basis keeps full rank (its true content lies in the span
+   * already).
+   */
+  orthonormalize(q: CBuf, c0: number, w: number, rng: Rng): void {
+    const before = new Float64Array(w);
+    for (let c = 0; c < w; c++) before[c] = columnNorm(q, c0 + c);
+    this.projectOut(q, c0, w);
+    this.normalizeBlock(q, c0, w, rng, before);
+  }
+
+  /** Columns [c0, c0+w) of `q` minus their components along its first c0 columns (block CGS, twice, on GEMM). */
+  projectOut(q: CBuf, c0: number, w: number): void {
+    if (c0 === 0) return;
+    for (let pass = 0; pass < 2; pass++) {
+      const coef = this.adjointTimes(q, c0, q, c0, w);
+      this.times(q, c0, coef, w, q, c0, -1, 1);
+    }
+  }
+
+  /** Gram–Schmidt (twice) within columns [c0, c0+w), replacing a column whose norm fell below 1e-10·`before`. */
+  normalizeBlock(q: CBuf, c0: number, w: number, rng: Rng, before: Float64Array): void {
+    const rows = q.rows, ld = q.ld;
+    for (let c = 0; c < w; c++) {
+      const col = c0 + c;
+      projectWithin(q, c0, col, this.real);
+      if (!(columnNorm(q, col) > 1e-10 * before[c])) {
+        for (let i = 0; i < rows; i++) {
+          (q.re[i * ld + col] = rng.normal(), q.im[i * ld + col] = this.real ? 0 : rng.normal());
+        }
+        projectWithin(q, 0, col, this.real);
+      }
+      const len = columnNorm(q, col);
+      if (!(len > 0)) throw new Error(`topRSvd: no room for basis column ${col} of ${rows} (internal error)`);
+      for (let i = 0; i < rows; i++) (q.re[i * ld + col] /= len, q.im[i * ld + col] /= len);
+    }
+  }
+}
+
+function columnNorm(q: CBuf, col: number): number {
+  let s = 0;
+  for (let i = 0; i < q.rows; i++) s += q.re[i * q.ld + col] ** 2 + q.im[i * q.ld + col] ** 2;
+  return Math.sqrt(s);
+}
+
+/** Removes from column `col` its components along columns [from, col), twice. */
+function projectWithin(q: CBuf, from: number, col: number, real: boolean): void {
+  const { rows, ld, re, im } = q;
+  for (let pass = 0; pass < 2; pass++) {
+    for (let j = from; j < col; j++) {
+      let dr = 0, di = 0; // q_jᴴ q_col
+      for (let i = 0; i < rows; i++) {
+        const ur = re[i * ld + j], ui = im[i * ld + j], yr = re[i * ld + col], yi = im[i * ld + col];
+        dr += ur * yr + ui * yi;
+        if (!real) di += ur * yi - ui * yr;
+      }
+      for (let i = 0; i < rows; i++) {
+        const ur = re[i * ld + j], ui = im[i * ld + j];
+        re[i * ld + col] -= dr * ur - di * ui;
+        if (!real) im[i * ld + col] -= dr * ui + di * ur;
+      }
+    }
+  }
+}
+
+/** Columns of `src` (ld src.ld), the first k, as an independent buffer. */
+function leading(src: CBuf, k: number): CBuf {
+  const out = cbuf(src.rows, k);
+  for (let i = 0; i < src.rows; i++) {
+    out.re.set(src.re.subarray(i * src.ld, i * src.ld + k), i * k);
+    out.im.set(src.im.subarray(i * src.ld, i * src.ld + k), i * k);
+  }
+  return out;
+}
+
+function toMatrix(b: CBuf, k: number): ComplexMatrix {
+  const l = leading(b, k);
+  return { rows: b.rows, cols: k, re: l.re, im: l.im };
+}
+
+/**
+ * The leading r singular triplets of `a` (s: r values descending, u:
+ * rows×r, v: cols×r), each with both residuals at most `tol`·σ_1, in the
+ * phase convention of {@link fixPhases}. Throws {@link SvdConvergenceError}
+ * when `maxRestarts` restarts do not reach the tolerance.
+ */
 export function topRSvd(a: ComplexMatrix, r: number, opts: TopROptions = {}): TopRResult {
   const m = a.rows, n = a.cols, mn = Math.min(m, n);
   if (!(Number.isInteger(r) && r >= 1 && r <= mn)) {
     throw new RangeError(`topRSvd: r must be an integer in [1, ${mn}] for a ${m}×${n} matrix, got ${r}`);
   }
-  // Rounded up to a multiple of 4, the width of the product kernel: the extra vectors are free.
-  const l = Math.min(mn, Math.ceil((r + (opts.oversample ?? 10)) / 4) * 4);
-  const maxIters = opts.maxIters ?? 8, tol = opts.tol ?? 1e-10;
-  const rng = new Rng(opts.seed ?? 0);
-  const aH = cadjoint(a);
-  const omega = blockOf(n, l);
-  const draw = opts.real ? () => 0 : () => rng.normal();
-  for (let i = 0; i < omega.re.length; i++) (omega.re[i] = rng.normal(), omega.im[i] = draw());
-
-  let q = orthonormalize(multiply(a, omega), rng, draw).q;
-  let prev: Float64Array | null = null;
-  let z: Block, iterations = 0;
+  const tol = opts.tol ?? 1e-8, maxRestarts = opts.maxRestarts ?? 100;
+  if (!(tol > 0)) throw new RangeError(`topRSvd: tol must be positive, got ${tol}`);
+  const b = Math.min(mn, opts.blockSize ?? Math.max(8, r + 2));
+  if (!(Number.isInteger(b) && b >= 1)) throw new RangeError(`topRSvd: blockSize must be a positive integer, got ${b}`);
+  // Kept Ritz vectors at a restart, and the basis size at which Rayleigh–Ritz runs.
+  // Whole blocks only: the thick restart needs the full last block (it carries the residual directions).
+  // About 48 new columns per restart: fewer restarts (and products) than a small basis, while the Rayleigh–Ritz SVD
+  // of the K×K projection (Jacobi, O(K³)) stays cheap next to the products.
+  // The next block F must fit beside a full basis (kmax + b ≤ min(m, n)); where it would not, the basis grows to the
+  // whole space once and Rayleigh–Ritz is exact.
+  const keep = Math.min(mn, b * Math.ceil((r + b) / b)), grown = keep + b * Math.max(2, Math.ceil(48 / b));
+  const kmax = grown + b <= mn ? grown : mn;
+  const real = opts.real ?? false, rng = new Rng(opts.seed ?? 0);
+  const sv = new Solver(a, real, opts.blas ?? true);
+  const P = cbuf(n, kmax), Q = cbuf(m, kmax), Y = cbuf(m, kmax);
+  for (let i = 0; i < n; i++) {
+    for (let c = 0; c < b; c++) (P.re[i * kmax + c] = rng.normal(), P.im[i * kmax + c] = real ? 0 : rng.normal());
+  }
+  sv.orthonormalize(P, 0, b, rng);
+  let k = 0; // columns of P, Q and Y in use; the next P block sits at [k, k + w)
+  let w = b, lastW = b;
+  let restarts = 0, worst = Infinity;
   for (;;) {
-    z = multiply(aH, q);
-    const { q: zq, r: rz } = orthonormalize(z, rng, draw);
-    const est = svals(rz);
-    if ((prev && converged(est, prev, r, tol)) || iterations >= maxIters) break;
-    const y = orthonormalize(multiply(a, zq), rng, draw);
-    q = y.q;
-    prev = svals(y.r);
-    iterations++;
+    // Grow: Y_j = A·P_j, Q_j = orth(Y_j ⊥ Q), P_{j+1} = orth(Aᴴ·Q_j ⊥ P).
+    for (;;) {
+      sv.apply(false, P, k, w, Y, k);
+      copyColumns(Y, Q, k, w);
+      sv.orthonormalize(Q, k, w, rng);
+      const lastQ = k;
+      (k += w, lastW = w);
+      w = Math.min(lastW, kmax - k);
+      if (w <= 0) break;
+      sv.apply(true, Q, lastQ, w, P, k);
+      sv.orthonormalize(P, k, w, rng);
+    }
+    // Rayleigh–Ritz: B = Qᴴ·Y = X·Σ·Wᴴ.
+    const B = sv.adjointTimes(Q, k, Y, 0, k);
+    const small = jacobiSvd({ rows: k, cols: k, re: B.re, im: B.im });
+    const X = cbuf(k, k), W = cbuf(k, k);
+    X.re.set(small.u.re), X.im.set(small.u.im), W.re.set(small.v.re), W.im.set(small.v.im);
+    const s = small.s, s1 = s[0];
+    // The next P block F = Aᴴ·Q_last ⊥ P. In exact arithmetic Aᴴ·u_i − σ_i·v_i = F·x_i(last block rows) and
+    // A·v_i = σ_i·u_i, so F gives the residuals without products; the explicit check below confirms them.
+    const full = k >= mn, next = cbuf(n, k + lastW);
+    let estimate = 0;
+    if (!full) {
+      copyColumns(P, next, 0, k);
+      sv.apply(true, Q, k - lastW, lastW, next, k);
+      const before = new Float64Array(lastW);
+      for (let c = 0; c < lastW; c++) before[c] = columnNorm(next, k + c);
+      sv.projectOut(next, k, lastW);
+      for (let c = 0; c < r; c++) {
+        let e = 0;
+        for (let i = 0; i < n; i++) {
+          let fr = 0, fi = 0;
+          for (let j = 0; j < lastW; j++) {
+            const o = i * next.ld + k + j, xo = (k - lastW + j) * k + c;
+            const ar = next.re[o], ai = next.im[o], xr = X.re[xo], xi = X.im[xo];
+            (fr += ar * xr - ai * xi, fi += ar * xi + ai * xr);
+          }
+          e += fr * fr + fi * fi;
+        }
+        estimate = Math.max(estimate, Math.sqrt(e));
+      }
+      estimate = s1 > 0 ? estimate / s1 : 0;
+      sv.normalizeBlock(next, k, lastW, rng, before);
+    }
+    if (full || estimate <= tol) {
+      const checked = explicitResidual(sv, P, Q, X, W, s, k, r);
+      worst = checked.worst;
+      if (worst <= tol || (full && worst <= Math.max(tol, 1e-8))) {
+        const { u, v } = checked;
+        return { ...fixPhases({ s: s.slice(0, r), u, v }), restarts, products: sv.products, residual: worst };
+      }
+      if (full) {
+        throw new SvdConvergenceError(
+          `topRSvd: the full ${m}×${n} basis left a residual ${worst.toExponential(2)}`,
+          worst,
+        );
+      }
+    } else worst = estimate;
+    if (restarts >= maxRestarts) {
+      throw new SvdConvergenceError(
+        `topRSvd: ${m}×${n} matrix, r = ${r}: residual ${worst.toExponential(2)}·σ₁ after ${restarts} restarts ` +
+          `(tol ${tol}); raise maxRestarts or tol, or use the Jacobi SVD`,
+        worst,
+      );
+    }
+    restarts++;
+    // Thick restart: F (now orthonormal) holds the residual directions of the kept Ritz vectors;
+    // P ← [P·W_keep, F], Q ← Q·X_keep, Y ← Y·W_keep.
+    const wNext = Math.min(lastW, kmax - keep);
+    const Pk = cbuf(n, k), Qk = cbuf(m, k), Yk = cbuf(m, k);
+    copyColumns(P, Pk, 0, k), copyColumns(Q, Qk, 0, k), copyColumns(Y, Yk, 0, k);
+    sv.times(Pk, k, W, keep, P, 0, 1, 0);
+    sv.times(Qk, k, X, keep, Q, 0, 1, 0);
+    sv.times(Yk, k, W, keep, Y, 0, 1, 0);
+    for (let i = 0; i < n; i++) {
+      for (let c = 0; c < wNext; c++) {
+        P.re[i * kmax + keep + c] = next.re[i * next.ld + k + c];
+        P.im[i * kmax + keep + c] = next.im[i * next.ld + k + c];
+      }
+    }
+    k = keep;
+    w = wNext;
   }
-  // z = Aᴴ·Q = Bᴴ = Wb·Σ·Xᴴ (Jacobi on the tall n×ℓ block), so A ≈ Q·B = (Q·X)·Σ·Wbᴴ.
-  const small = jacobiSvd(blockToMatrix(z));
-  const u = czeros(m, r), v = czeros(n, r);
+}
+
+/** U_r = Q·X_r and V_r = P·W_r, the r leading Ritz vectors, as matrices. */
+function leadingTriplets(
+  sv: Solver,
+  P: CBuf,
+  Q: CBuf,
+  X: CBuf,
+  W: CBuf,
+  k: number,
+  r: number,
+): { u: ComplexMatrix; v: ComplexMatrix } {
+  const U = cbuf(Q.rows, r), V = cbuf(P.rows, r);
+  sv.times(Q, k, X, r, U, 0, 1, 0);
+  sv.times(P, k, W, r, V, 0, 1, 0);
+  return { u: toMatrix(U, r), v: toMatrix(V, r) };
+}
+
+/** max_i max(‖A·v_i − σ_i·u_i‖, ‖Aᴴ·u_i − σ_i·v_i‖)/σ_1 over the r leading Ritz triplets, by explicit products. */
+function explicitResidual(
+  sv: Solver,
+  P: CBuf,
+  Q: CBuf,
+  X: CBuf,
+  W: CBuf,
+  s: Float64Array,
+  k: number,
+  r: number,
+): { worst: number; u: ComplexMatrix; v: ComplexMatrix } {
+  const m = Q.rows, n = P.rows, { u, v } = leadingTriplets(sv, P, Q, X, W, k, r);
+  const U: CBuf = { rows: m, ld: r, re: u.re, im: u.im }, V: CBuf = { rows: n, ld: r, re: v.re, im: v.im };
+  const AV = cbuf(m, r), AhU = cbuf(n, r);
+  sv.apply(false, V, 0, r, AV, 0);
+  sv.apply(true, U, 0, r, AhU, 0);
+  let worst = 0;
   for (let c = 0; c < r; c++) {
-    for (let j = 0; j < n; j++) {
-      v.re[j * r + c] = small.u.re[j * l + c];
-      v.im[j * r + c] = small.u.im[j * l + c];
+    let e1 = 0, e2 = 0;
+    for (let i = 0; i < m; i++) {
+      e1 += (AV.re[i * r + c] - s[c] * U.re[i * r + c]) ** 2 + (AV.im[i * r + c] - s[c] * U.im[i * r + c]) ** 2;
     }
-    for (let t = 0; t < l; t++) {
-      const xr = small.v.re[t * l + c], xi = small.v.im[t * l + c];
-      if (xr === 0 && xi === 0) continue;
-      const o = t * m;
-      for (let i = 0; i < m; i++) {
-        const qr = q.re[o + i], qi = q.im[o + i];
-        u.re[i * r + c] += qr * xr - qi * xi;
-        u.im[i * r + c] += qr * xi + qi * xr;
-      }
+    for (let i = 0; i < n; i++) {
+      e2 += (AhU.re[i * r + c] - s[c] * V.re[i * r + c]) ** 2 + (AhU.im[i * r + c] - s[c] * V.im[i * r + c]) ** 2;
     }
+    worst = Math.max(worst, Math.sqrt(Math.max(e1, e2)));
   }
-  return { ...fixPhases({ s: small.s.slice(0, r), u, v }), iterations };
+  return { worst: s[0] > 0 ? worst / s[0] : 0, u, v };
 }
 
-function blockOf(len: number, k: number): Block {
-  return { len, k, re: new Float64Array(len * k), im: new Float64Array(len * k) };
-}
-
-function blockToMatrix(b: Block): ComplexMatrix {
-  const out = czeros(b.len, b.k);
-  for (let c = 0; c < b.k; c++) {
-    for (let i = 0; i < b.len; i++) {
-      (out.re[i * b.k + c] = b.re[c * b.len + i], out.im[i * b.k + c] = b.im[c * b.len + i]);
-    }
-  }
-  return out;
-}
-
-/** Singular values of a small square matrix given column-major (the R of a QR). */
-function svals(r: Block): Float64Array {
-  const k = r.k, mat = czeros(k, k);
-  for (let c = 0; c < k; c++) {
-    for (let i = 0; i < k; i++) (mat.re[i * k + c] = r.re[c * k + i], mat.im[i * k + c] = r.im[c * k + i]);
-  }
-  return jacobiSvd(mat).s;
-}
-
-function converged(est: Float64Array, prev: Float64Array, r: number, tol: number): boolean {
-  const scale = Math.max(est[0], 1e-300);
-  for (let i = 0; i < r; i++) if (Math.abs(est[i] - prev[i]) > tol * scale) return false;
-  return true;
-}
-
-/**
- * C = A·B for A row-major (rows×cols) and B a block of column vectors of
- * length cols: C[i, c] = Σ_p A[i, p]·B[p, c], four columns at a time so each
- * loaded entry of A serves four complex multiply-adds.
- */
-function multiply(a: ComplexMatrix, b: Block): Block {
-  const m = a.rows, n = a.cols, k = b.k, ar = a.re, ai = a.im, br = b.re, bi = b.im;
-  const out = blockOf(m, k), cr = out.re, ci = out.im;
-  for (let i = 0; i < m; i++) {
-    const oa = i * n;
-    let c = 0;
-    for (; c + 4 <= k; c += 4) {
-      const o0 = c * n, o1 = o0 + n, o2 = o1 + n, o3 = o2 + n;
-      let s0r = 0, s0i = 0, s1r = 0, s1i = 0, s2r = 0, s2i = 0, s3r = 0, s3i = 0;
-      for (let p = 0; p < n; p++) {
-        const xr = ar[oa + p], xi = ai[oa + p];
-        let yr = br[o0 + p], yi = bi[o0 + p];
-        s0r += xr * yr - xi * yi;
-        s0i += xr * yi + xi * yr;
-        yr = br[o1 + p], yi = bi[o1 + p];
-        s1r += xr * yr - xi * yi;
-        s1i += xr * yi + xi * yr;
-        yr = br[o2 + p], yi = bi[o2 + p];
-        s2r += xr * yr - xi * yi;
-        s2i += xr * yi + xi * yr;
-        yr = br[o3 + p], yi = bi[o3 + p];
-        s3r += xr * yr - xi * yi;
-        s3i += xr * yi + xi * yr;
-      }
-      (cr[c * m + i] = s0r, ci[c * m + i] = s0i, cr[(c + 1) * m + i] = s1r, ci[(c + 1) * m + i] = s1i);
-      (cr[(c + 2) * m + i] = s2r, ci[(c + 2) * m + i] = s2i, cr[(c + 3) * m + i] = s3r, ci[(c + 3) * m + i] = s3i);
-    }
-    for (; c < k; c++) {
-      const o0 = c * n;
-      let sr = 0, si = 0;
-      for (let p = 0; p < n; p++) {
-        const xr = ar[oa + p], xi = ai[oa + p], yr = br[o0 + p], yi = bi[o0 + p];
-        sr += xr * yr - xi * yi;
-        si += xr * yi + xi * yr;
-      }
-      (cr[c * m + i] = sr, ci[c * m + i] = si);
-    }
-  }
-  return out;
-}
-
-/**
- * Thin QR by Gram–Schmidt applied twice ("twice is enough"), as accurate as
- * Householder for full-rank blocks. A column that vanishes (rank
- * deficiency) is replaced by a random vector orthogonal to the others, with
- * a zero diagonal entry in R, so Q always has k orthonormal columns.
- */
-function orthonormalize(y: Block, rng: Rng, drawIm: () => number): { q: Block; r: Block } {
-  const len = y.len, k = y.k;
-  const q: Block = { len, k, re: y.re.slice(), im: y.im.slice() };
-  const r = blockOf(k, k);
-  for (let c = 0; c < k; c++) {
-    const oc = c * len;
-    let before = 0;
-    for (let i = 0; i < len; i++) before += q.re[oc + i] ** 2 + q.im[oc + i] ** 2;
-    project(q, c, r, true);
-    let norm = columnNorm(q, c);
-    if (norm <= 1e-13 * Math.sqrt(before) || norm === 0) {
-      for (let i = 0; i < len; i++) (q.re[oc + i] = rng.normal(), q.im[oc + i] = drawIm());
-      project(q, c, r, false);
-      norm = columnNorm(q, c);
-      r.re[c * k + c] = 0;
-    } else {
-      r.re[c * k + c] = norm;
-    }
-    for (let i = 0; i < len; i++) (q.re[oc + i] /= norm, q.im[oc + i] /= norm);
-  }
-  return { q, r };
-}
-
-function columnNorm(q: Block, c: number): number {
-  let s = 0;
-  for (let i = c * q.len; i < (c + 1) * q.len; i++) s += q.re[i] ** 2 + q.im[i] ** 2;
-  return Math.sqrt(s);
-}
-
-/** Removes from column c its components along columns 0..c−1, twice; adds the coefficients to R when asked. */
-function project(q: Block, c: number, r: Block, record: boolean): void {
-  const len = q.len, k = q.k, oc = c * len;
-  for (let pass = 0; pass < 2; pass++) {
-    for (let j = 0; j < c; j++) {
-      const oj = j * len;
-      let dr = 0, di = 0; // q_jᴴ y
-      for (let i = 0; i < len; i++) {
-        const ur = q.re[oj + i], ui = q.im[oj + i], yr = q.re[oc + i], yi = q.im[oc + i];
-        dr += ur * yr + ui * yi;
-        di += ur * yi - ui * yr;
-      }
-      for (let i = 0; i < len; i++) {
-        const ur = q.re[oj + i], ui = q.im[oj + i];
-        q.re[oc + i] -= dr * ur - di * ui;
-        q.im[oc + i] -= dr * ui + di * ur;
-      }
-      if (record) (r.re[c * k + j] += dr, r.im[c * k + j] += di);
-    }
+/** dst[:, c0:c0+w] ← src[:, c0:c0+w] (same row count). */
+function copyColumns(src: CBuf, dst: CBuf, c0: number, w: number): void {
+  for (let i = 0; i < src.rows; i++) {
+    const os = i * src.ld + c0, od = i * dst.ld + c0;
+    dst.re.set(src.re.subarray(os, os + w), od);
+    dst.im.set(src.im.subarray(os, os + w), od);
   }
 }

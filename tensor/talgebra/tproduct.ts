@@ -1,7 +1,7 @@
 /**
  * The t-product algebra of Kilmer & Martin (2011): t-product (Fourier and
  * block-circulant forms), t-transpose, identity, f-diagonal tensors and
- * orthogonality. Conventions: spec/lora-pt.md §2, frontal slices A_l =
+ * orthogonality. Conventions: README.md §3 next to this file, frontal slices A_l =
  * A[:, :, l], l = 0..n3−1.
  * @module
  */

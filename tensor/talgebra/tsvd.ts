@@ -1,7 +1,7 @@
 /**
  * The t-SVD A = U * S * Vᵀ of a real third-order tensor, its truncation to
  * tubal rank r, and the quantities defined through it (tubal rank, tensor
- * nuclear norm). spec/lora-pt.md §2.
+ * nuclear norm): Kilmer & Martin (2011) and the paper's §3.2; README.md §4–6.
  *
  * Method: Â = rfft3(A) gives the ⌊n3/2⌋+1 Fourier slices that conjugate
  * symmetry does not determine. Each slice gets a complex SVD
@@ -22,7 +22,7 @@ import { fromArray } from "../ops/creation.ts";
 import type { Tensor } from "../tensor.ts";
 import type { ComplexMatrix, ComplexSvd } from "./complex_matrix.ts";
 import { jacobiSvd } from "./svd_jacobi.ts";
-import { topRSvd } from "./svd_topr.ts";
+import { SvdConvergenceError, topRSvd } from "./svd_topr.ts";
 import { halfLength, type HalfSpectrum, irfftSlices, rfftSlices } from "./tubes.ts";
 
 /** A t-SVD A = U * S * Vᵀ with real factors. */
@@ -35,33 +35,53 @@ export interface TSvd {
   V: Tensor;
 }
 
-/** A truncated t-SVD: the tubal-rank-r factors, their product and what is left. */
-export interface TSvdTruncation extends TSvd {
-  /** A_r = U * S * Vᵀ, the best tubal-rank-r approximation of A. */
+/**
+ * A truncated t-SVD A_r = U * fdiag(S) * Vᵀ of tubal rank r: U `[n1,r,n3]`
+ * and V `[n2,r,n3]` with Uᵀ*U = Vᵀ*V = I, and the r singular tubes S
+ * `[r,n3]` (the diagonal of the f-diagonal core; `fdiag(S)` rebuilds it).
+ */
+export interface TSvdTruncation {
+  /** Left factor `[n1,r,n3]`. */
+  U: Tensor;
+  /** Singular tubes `[r,n3]`: tube i is the core's entry (i, i, :). */
+  S: Tensor;
+  /** Right factor `[n2,r,n3]`. */
+  V: Tensor;
+}
+
+/** A truncated t-SVD with its principal part and what is left, from `tsvdTruncate(a, r, { parts: true })`. */
+export interface TSvdParts extends TSvdTruncation {
+  /** A_r = U * fdiag(S) * Vᵀ, the best tubal-rank-r approximation of A, `[n1,n2,n3]`. */
   principal: Tensor;
-  /** A − A_r. */
+  /** A − A_r, `[n1,n2,n3]`. */
   residual: Tensor;
 }
 
 /** How each Fourier slice is decomposed by {@link tsvdTruncate}. */
-export type SliceSvdMethod = "auto" | "jacobi" | "randomized";
+export type SliceSvdMethod = "auto" | "jacobi" | "krylov";
 
 /** Options of {@link tsvdTruncate}. */
 export interface TSvdOptions {
   /**
-   * `"jacobi"`: full one-sided Jacobi SVD of each slice (exact, O(n1·n2·min(n1,n2)) per sweep).
-   * `"randomized"`: top-r range finder with power iterations (O(n1·n2·(r+oversample)) per pass).
-   * `"auto"` (default): Jacobi when min(n1,n2) ≤ 64 or r + oversample ≥ min(n1,n2)/2, else randomized.
+   * `"jacobi"`: full one-sided Jacobi SVD of each slice (exact; O(n1·n2·min(n1,n2)) per sweep).
+   * `"krylov"`: the top r triplets only, by restarted block Lanczos run until every triplet's
+   * residual is at most `tol`·σ_1 (O(n1·n2·b) per block step; products through the system BLAS when loaded).
+   * `"auto"` (default): Jacobi when min(n1,n2) ≤ 64 or 4r ≥ min(n1,n2), else Krylov.
    */
   method?: SliceSvdMethod;
-  /** Randomized method: extra random vectors beyond r (default 10). */
-  oversample?: number;
-  /** Randomized method: largest number of power iterations (default 8). */
-  maxIters?: number;
-  /** Randomized method: stop when the leading Ritz values change by less than tol·σ_1 (default 1e-10). */
+  /**
+   * Krylov method: converged when ‖Â_k·v − σ·u‖ and ‖Â_kᴴ·u − σ·v‖ are at most tol·σ_1(Â_k) for each
+   * of the r triplets of every slice (default 1e-8).
+   */
   tol?: number;
-  /** Randomized method: seed of the random start vectors (default 0). */
+  /** Krylov method: restarts allowed per slice before an `SvdConvergenceError` is thrown (default 100). */
+  maxRestarts?: number;
+  /** Krylov method: block size (default max(8, r + 2)). */
+  blockSize?: number;
+  /** Krylov method: seed of the random start blocks (default 0). */
   seed?: number;
+  /** Also return `principal` = U * fdiag(S) * Vᵀ and `residual` = A − principal (default false). */
+  parts?: boolean;
 }
 
 function check3(op: string, a: Tensor): [number, number, number] {
@@ -100,7 +120,7 @@ function putColumns(spec: HalfSpectrum, at: number, m: ComplexMatrix, k: number)
 }
 
 /** The f-diagonal `[n1,n2,n]` array with the given diagonal tubes (`[d, n]`); off-diagonal entries exactly 0. */
-function diagonalTubes(tubes: Float64Array, n1: number, n2: number, n: number): Float64Array {
+function diagonalCore(tubes: Float64Array, n1: number, n2: number, n: number): Float64Array {
   const out = new Float64Array(n1 * n2 * n);
   for (let i = 0; i < tubes.length / n; i++) out.set(tubes.subarray(i * n, (i + 1) * n), (i * n2 + i) * n);
   return out;
@@ -145,28 +165,30 @@ export async function tsvd(a: Tensor): Promise<TSvd> {
   }
   return {
     U: toTensor(irfftSlices(u, n1 * n1, n), [n1, n1, n], a),
-    S: toTensor(diagonalTubes(irfftSlices(s, mn, n), n1, n2, n), [n1, n2, n], a),
+    S: toTensor(diagonalCore(irfftSlices(s, mn, n), n1, n2, n), [n1, n2, n], a),
     V: toTensor(irfftSlices(v, n2 * n2, n), [n2, n2, n], a),
   };
 }
 
 /**
- * The truncated t-SVD: tubal-rank-r factors U `[n1,r,n3]`, S `[r,r,n3]`
- * (f-diagonal: r tubes), V `[n2,r,n3]`, all real, with
- * principal = U * S * Vᵀ and residual = A − principal. In the Fourier domain
- * this keeps the top r singular triplets of every slice Â_k, which makes
- * A_r the best approximation of tubal rank r (Kilmer & Martin 2011, §4):
- * ‖A − A_r‖²_F = (1/n3) Σ_k Σ_{i>r} σ_i(Â_k)². Large slices are decomposed
- * by a randomized top-r method that never forms the full SVD (see
- * {@link TSvdOptions}).
+ * The truncated t-SVD: tubal-rank-r factors U `[n1,r,n3]`, singular tubes
+ * S `[r,n3]` and V `[n2,r,n3]`, all real, with A_r = U * fdiag(S) * Vᵀ. In
+ * the Fourier domain this keeps the top r singular triplets of every slice
+ * Â_k, which makes A_r the best approximation of tubal rank r (Kilmer &
+ * Martin 2011, §4): ‖A − A_r‖²_F = (1/n3) Σ_k Σ_{i>r} σ_i(Â_k)². Large
+ * slices are decomposed by a Krylov method that never forms the full SVD and
+ * stops on a residual test (see {@link TSvdOptions}); it throws
+ * `SvdConvergenceError` rather than return unconverged factors. With
+ * `{ parts: true }` the principal part A_r and the residual A − A_r come
+ * back too (formed in float64, then rounded once to A's dtype).
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { fourierSingularValues, tensor, tsvdTruncate } from "@lorapt/core";
  * const A = tensor([[[1, 2, 3], [0, 1, 0]], [[4, 0, 0], [1, 1, 1]]], undefined, { dtype: "float64" }); // 2×2×3
- * const { U, S, V, principal, residual } = await tsvdTruncate(A, 1);
- * assert.deepEqual([U.shape, S.shape, V.shape], [[2, 1, 3], [1, 1, 3], [2, 1, 3]]);
+ * const { U, S, V, principal, residual } = await tsvdTruncate(A, 1, { parts: true });
+ * assert.deepEqual([U.shape, S.shape, V.shape], [[2, 1, 3], [1, 3], [2, 1, 3]]);
  * // The error is the energy of the dropped Fourier singular values, divided by n3.
  * const sv = await fourierSingularValues(A);
  * const dropped = sv.reduce((acc, s) => acc + s[1] ** 2, 0) / 3;
@@ -176,7 +198,10 @@ export async function tsvd(a: Tensor): Promise<TSvd> {
  * assert.ok(p.every((x, i) => Math.abs(x + res[i] - orig[i]) < 1e-12));
  * ```
  */
-export async function tsvdTruncate(a: Tensor, r: number, opts: TSvdOptions = {}): Promise<TSvdTruncation> {
+export function tsvdTruncate(a: Tensor, r: number, opts: TSvdOptions & { parts: true }): Promise<TSvdParts>;
+/** The truncated t-SVD factors U, S (tubes), V; see the overload above. */
+export function tsvdTruncate(a: Tensor, r: number, opts?: TSvdOptions): Promise<TSvdTruncation>;
+export async function tsvdTruncate(a: Tensor, r: number, opts: TSvdOptions = {}): Promise<TSvdTruncation | TSvdParts> {
   const [n1, n2, n] = check3("tsvdTruncate", a);
   const mn = Math.min(n1, n2);
   if (!(Number.isInteger(r) && r >= 1 && r <= mn)) {
@@ -184,35 +209,60 @@ export async function tsvdTruncate(a: Tensor, r: number, opts: TSvdOptions = {})
       `tsvdTruncate: tubal rank r must be an integer in [1, ${mn}] for ${fmtShape(a.shape)}, got ${r}`,
     );
   }
-  const method = opts.method ?? "auto", l = r + (opts.oversample ?? 10);
-  const jacobi = method === "jacobi" || (method === "auto" && (mn <= 64 || 2 * l >= mn));
+  const method = opts.method ?? "auto";
+  if (method !== "auto" && method !== "jacobi" && method !== "krylov") {
+    throw new RangeError(`tsvdTruncate: method must be "auto", "jacobi" or "krylov", got ${JSON.stringify(method)}`);
+  }
+  const jacobi = method === "jacobi" || (method === "auto" && (mn <= 64 || 4 * r >= mn));
   const h = halfLength(n), data = await a.data(), spec = rfftSlices(data, n1 * n2, n);
   const u = emptySpectrum(h, n1 * r), s = emptySpectrum(h, r), v = emptySpectrum(h, n2 * r);
   for (let k = 0; k < h; k++) {
     const slice = sliceOf(spec, k, n1, n2);
-    const svd: ComplexSvd = jacobi ? jacobiSvd(slice) : topRSvd(slice, r, {
-      ...opts,
-      seed: (opts.seed ?? 0) + k,
-      real: k === 0 || 2 * k === n,
-    });
+    const svd: ComplexSvd = jacobi ? jacobiSvd(slice) : krylovSlice(slice, r, k, a, opts);
     putColumns(u, k, svd.u, r);
     putColumns(v, k, svd.v, r);
     s.re[k].set(svd.s.subarray(0, r));
     // The slice is no longer needed: overwrite it with the principal part Û_k·Ŝ_k·V̂_kᴴ.
-    principalSlice(slice, svd, r);
+    if (opts.parts) principalSlice(slice, svd, r);
   }
+  const factors: TSvdTruncation = {
+    U: toTensor(irfftSlices(u, n1 * r, n), [n1, r, n], a),
+    S: toTensor(irfftSlices(s, r, n), [r, n], a),
+    V: toTensor(irfftSlices(v, n2 * r, n), [n2, r, n], a),
+  };
+  if (!opts.parts) return factors;
   // A_r in float64, then both parts rounded once to A's dtype (A − A_r is formed before rounding).
   const p64 = irfftSlices(spec, n1 * n2, n);
   const principal = allocArray(a.dtype, p64.length), residual = allocArray(a.dtype, p64.length);
   for (let i = 0; i < p64.length; i++) (principal[i] = p64[i], residual[i] = data[i] - p64[i]);
   const backend = a.storage.backend;
   return {
-    U: toTensor(irfftSlices(u, n1 * r, n), [n1, r, n], a),
-    S: toTensor(diagonalTubes(irfftSlices(s, r, n), r, r, n), [r, r, n], a),
-    V: toTensor(irfftSlices(v, n2 * r, n), [n2, r, n], a),
+    ...factors,
     principal: fromArray(principal, [n1, n2, n], backend),
     residual: fromArray(residual, [n1, n2, n], backend),
   };
+}
+
+/** The top-r triplets of Fourier slice k by the Krylov method; a convergence failure names the slice. */
+function krylovSlice(slice: ComplexMatrix, r: number, k: number, a: Tensor, opts: TSvdOptions): ComplexSvd {
+  const n = a.shape[2];
+  try {
+    return topRSvd(slice, r, {
+      tol: opts.tol,
+      maxRestarts: opts.maxRestarts,
+      blockSize: opts.blockSize,
+      seed: (opts.seed ?? 0) + k,
+      real: k === 0 || 2 * k === n,
+    });
+  } catch (e) {
+    if (e instanceof SvdConvergenceError) {
+      throw new SvdConvergenceError(
+        `tsvdTruncate: Fourier slice ${k} of ${fmtShape(a.shape)}: ${e.message}`,
+        e.residual,
+      );
+    }
+    throw e;
+  }
 }
 
 /** out ← Σ_{c<r} σ_c·u_c·v_cᴴ, one rank-1 update per singular triplet. */

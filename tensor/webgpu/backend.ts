@@ -5,17 +5,17 @@
  * no 8-bit storage type) and narrowed again on download.
  * @module
  */
-import {
-  type AdamHandles,
-  type AdamHyper,
-  type Backend,
-  type OutputMeta,
-  registerBackend,
-  setBackend,
-} from "../backend.ts";
-import type { DType, TypedArray } from "../dtype.ts";
-import type { AnyOpDef } from "../op.ts";
-import type { Tensor } from "../tensor.ts";
+import { registerBackend } from "../backend.ts";
+import type {
+  AdamHandles,
+  AdamHyper,
+  Backend,
+  DType,
+  KernelInput,
+  KernelOp,
+  OutputMeta,
+  TypedArray,
+} from "../kernel_types.ts";
 import { type GpuBuffer, GpuContext } from "./context.ts";
 import type { GpuArg, GpuKernel } from "./kernels.ts";
 import { gpuAdam } from "./kernels_optim.ts";
@@ -46,7 +46,7 @@ function makeBackend(ctx: GpuContext): WebGPUBackend {
     flush(): void {
       ctx.flush();
     },
-    run(op: AnyOpDef, inputs: readonly Tensor[], params: unknown, out: OutputMeta): unknown {
+    run(op: KernelOp, inputs: readonly KernelInput[], params: unknown, out: OutputMeta): unknown {
       const kernel = op.kernels.webgpu as GpuKernel<unknown> | undefined;
       if (!kernel) throw new Error(`${op.name}: no WebGPU kernel yet; run it on the "cpu" backend`);
       const args: GpuArg[] = inputs.map((t) => ({
@@ -120,25 +120,6 @@ async function createBackend(opts: { quiet?: boolean }): Promise<WebGPUBackend |
   // release the device before the GL driver's own exit handlers run.
   globalThis.addEventListener("unload", () => ctx.shutdown());
   return instance;
-}
-
-/**
- * Picks the backend: `"webgpu"` when an adapter exists (else CPU with one
- * line of explanation), or the one named. Returns the chosen name.
- */
-export async function useBackend(name: "auto" | "webgpu" | "cpu" = "auto"): Promise<string> {
-  if (name === "cpu") {
-    setBackend("cpu");
-    return "cpu";
-  }
-  const b = await initWebGPU();
-  if (!b) {
-    if (name === "webgpu") throw new Error("useBackend: no WebGPU adapter on this machine");
-    setBackend("cpu");
-    return "cpu";
-  }
-  setBackend("webgpu");
-  return "webgpu";
 }
 
 /** Submits queued GPU work without waiting (no-op on the CPU backend). */

@@ -36,11 +36,14 @@ export function bindingRange(b: GpuBuffer, offsetBytes: number, bytes: number): 
 /** Dispatches queued before a submit is forced. */
 const MAX_QUEUED = 4096;
 
+/** The WebGPU kernels' two families: for software adapters (CPU-like) and for hardware GPUs. */
+export type KernelFamily = "register-blocked" | "workgroup-tiled";
+
 /** Owns the device, the lazy queue, the buffer pool and the pipeline cache. */
 export class GpuContext {
   /** The device. */
   readonly device: GPUDevice;
-  /** Adapter description, used to pick kernel variants. */
+  /** Adapter description, used to pick the kernel family. */
   readonly description: string;
   #encoder: GPUCommandEncoder | null = null;
   #pass: GPUComputePassEncoder | null = null;
@@ -58,12 +61,13 @@ export class GpuContext {
   /** Uniform buffers one shader may bind (12 on llvmpipe). */
   readonly maxUniformBuffers: number;
   /**
-   * Kernel family for this adapter: "cpu" for adapters that run shaders on
-   * the CPU (llvmpipe, lavapipe, SwiftShader), which reward big register
-   * blocks and no workgroup memory; "gpu" for real GPUs, which reward
-   * workgroup tiles. Chosen by rule from the adapter description.
+   * Kernel family for this adapter: "register-blocked" for software adapters,
+   * which run shaders on the CPU (llvmpipe, lavapipe, SwiftShader) and reward
+   * big register blocks and no workgroup memory; "workgroup-tiled" for
+   * hardware GPUs, which reward workgroup tiles. Chosen by rule from the
+   * adapter description; tests set it to run both families on one adapter.
    */
-  variant: "cpu" | "gpu";
+  kernelFamily: KernelFamily;
   /**
    * True on Mesa's gallivm adapters (llvmpipe, lavapipe), which stop a shader
    * after about 65,535 loop iterations per invocation (see LOOP_LIMIT).
@@ -81,7 +85,9 @@ export class GpuContext {
   constructor(device: GPUDevice, description: string, fallback = false) {
     this.device = device;
     this.description = description;
-    this.variant = fallback || /llvmpipe|lavapipe|swiftshader|software/i.test(description) ? "cpu" : "gpu";
+    this.kernelFamily = fallback || /llvmpipe|lavapipe|swiftshader|software/i.test(description)
+      ? "register-blocked"
+      : "workgroup-tiled";
     this.loopLimited = /llvmpipe|lavapipe/i.test(description);
     this.maxBinding = device.limits.maxStorageBufferBindingSize;
     this.offsetAlign = device.limits.minStorageBufferOffsetAlignment;

@@ -8,8 +8,7 @@
  * divisibility tests, which cost llvmpipe ~30× (bench/profile_step.ts).
  * @module
  */
-import type { ConvParams } from "../cpu/conv.ts";
-import type { OutputMeta } from "../backend.ts";
+import type { ConvParams, OutputMeta } from "../kernel_types.ts";
 import { sizeOf } from "../shape.ts";
 import type { GpuBuffer, GpuContext } from "./context.ts";
 import type { GpuArg } from "./kernels.ts";

@@ -15,7 +15,7 @@
  * the same block with storage-buffer weights and scalar input loads.
  * @module
  */
-import type { OutputMeta } from "../backend.ts";
+import type { OutputMeta } from "../kernel_types.ts";
 import { bindingRange, type GpuBuffer, type GpuContext } from "./context.ts";
 import { type GpuArg, storageHead, type StridedView } from "./kernels.ts";
 

@@ -8,9 +8,9 @@
  * matmul, per invocation); adapter-tuned variants are future work (issue 3).
  * @module
  */
-import type { OutputMeta } from "../backend.ts";
-import type { DType } from "../dtype.ts";
-import { broadcastStrides, type Shape, sizeOf, stridesOf } from "../shape.ts";
+import type { DType, OutputMeta, Shape } from "../kernel_types.ts";
+import { broadcastStrides, sizeOf, stridesOf } from "../shape.ts";
+import { ERF_WGSL } from "../activations.ts";
 import type { GpuBuffer, GpuContext } from "./context.ts";
 
 /** An input as a WebGPU kernel sees it. */
@@ -33,13 +33,7 @@ export function wgslType(d: DType): string {
 }
 
 const HEADER = `
-fn erf_approx(x: f32) -> f32 {
-  // Abramowitz & Stegun 7.1.26, |error| < 1.5e-7.
-  let t = 1.0 / (1.0 + 0.3275911 * abs(x));
-  let y = 1.0 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * exp(-x * x);
-  return select(-y, y, x >= 0.0);
-}
-fn fparam(meta_index: u32) -> f32 { return bitcast<f32>(info[meta_index]); }
+${ERF_WGSL}fn fparam(meta_index: u32) -> f32 { return bitcast<f32>(info[meta_index]); }
 `;
 
 function gridIndex(): string {

@@ -10,7 +10,7 @@
  * @module
  */
 import { broadcastStrides, sizeOf } from "../shape.ts";
-import type { ConvParams } from "../cpu/conv.ts";
+import type { ConvParams } from "../kernel_types.ts";
 import { bindingRange, type GpuBuffer, type GpuContext } from "./context.ts";
 import type { GpuArg, GpuKernel } from "./kernels.ts";
 import { batchOffsetsWgsl, blockedMatmulCode, tiledMatmulCode } from "./matmul_blocked.ts";
@@ -85,11 +85,15 @@ export const gpuMatmul: GpuKernel<unknown> = (ctx, [a, b], _p, out) => {
   const vec4 = K % 4 === 0 && N % 4 === 0;
   checkLoop(
     ctx,
-    ctx.variant === "gpu" ? (K / 16) * 300 : vec4 && ctx.variant === "cpu" ? K / 4 : K,
+    ctx.kernelFamily === "workgroup-tiled"
+      ? (K / 16) * 300
+      : vec4 && ctx.kernelFamily === "register-blocked"
+      ? K / 4
+      : K,
     `matmul with K = ${K}`,
   );
   // B one matrix (its batch axes all 1) and A's batch folded into rows: the uniform-B kernel.
-  const blocks = fits && ctx.variant === "cpu" && sizeOf(b.shape.slice(0, -2)) === 1 &&
+  const blocks = fits && ctx.kernelFamily === "register-blocked" && sizeOf(b.shape.slice(0, -2)) === 1 &&
       sizeOf(a.shape.slice(0, -2)) === nb
     ? uniformMatmulBlocks(ctx, nb * M, K, N)
     : 0;
@@ -98,12 +102,12 @@ export const gpuMatmul: GpuKernel<unknown> = (ctx, [a, b], _p, out) => {
   if (fits) {
     const sa = broadcastStrides(a.shape.slice(0, -2), batch), sb = broadcastStrides(b.shape.slice(0, -2), batch);
     const rest = [M, N, K, ...batch, ...sa, ...sb];
-    if (ctx.variant === "cpu" && vec4) {
+    if (ctx.kernelFamily === "register-blocked" && vec4) {
       const tiles = Math.ceil(M / BLOCK_M) * Math.ceil(N / 4 / BLOCK_N4);
       const m = ctx.meta([nb * tiles, ...rest]);
       ctx.dispatch(blockedMatmulCode(BLOCK_M, BLOCK_N4, br, 8), [o, m, a.buffer, b.buffer], nb * tiles, 8);
       ctx.release(m);
-    } else if (ctx.variant === "gpu") {
+    } else if (ctx.kernelFamily === "workgroup-tiled") {
       const tiles = Math.ceil(M / 64) * Math.ceil(N / 64);
       const m = ctx.meta([nb * tiles, ...rest]);
       // One workgroup per 64×64 tile: dispatch counts workgroups × 256 invocations.
@@ -156,7 +160,7 @@ const GEOM = `  let Nn = info[1]; let C = info[2]; let D = i32(info[3]); let H =
 
 /** Stride 1, dilation 1, one group, small padding: the case the blocked kernel covers. */
 function blockable(ctx: GpuContext, p: ConvParams, KW: number): boolean {
-  return ctx.variant === "cpu" && p.groups === 1 && KW <= 7 &&
+  return ctx.kernelFamily === "register-blocked" && p.groups === 1 && KW <= 7 &&
     p.stride.every((v) => v === 1) && p.dilation.every((v) => v === 1);
 }
 

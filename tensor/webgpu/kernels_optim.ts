@@ -5,7 +5,7 @@
  * about 2,600 of a UNETR step's 4,600 dispatches).
  * @module
  */
-import type { AdamHandles, AdamHyper } from "../backend.ts";
+import type { AdamHandles, AdamHyper } from "../kernel_types.ts";
 import type { GpuBuffer, GpuContext } from "./context.ts";
 
 /** WGSL of the update; `amsgrad` adds the running maximum, `lanes` 4 reads vec4s. */

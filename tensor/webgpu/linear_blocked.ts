@@ -7,31 +7,22 @@
  * instead (matmul_uniform.ts) with the same epilogue.
  * @module
  */
+import { ERF_WGSL, linearActivation } from "../activations.ts";
+import type { LinearActivation, LinearParams } from "../kernel_types.ts";
 import { sizeOf } from "../shape.ts";
 import type { GpuKernel } from "./kernels.ts";
 import { checkLoop } from "./kernels_reduce.ts";
 import { uniformMatmul, uniformMatmulBlocks } from "./matmul_uniform.ts";
 
-/** Activations the epilogue can apply. */
-export type LinearActivation = "none" | "relu" | "gelu";
-
-const ACT: Record<LinearActivation, (v: string) => string> = {
-  none: (v) => v,
-  relu: (v) => `max(${v}, 0.0)`,
-  gelu: (v) => `0.5 * ${v} * (1.0 + erf_approx(${v} * 0.7071067811865476))`,
-};
-
-const ERF = `fn erf_approx(x: f32) -> f32 {
-  let t = 1.0 / (1.0 + 0.3275911 * abs(x));
-  let y = 1.0 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * exp(-x * x);
-  return select(-y, y, x >= 0.0);
+/** WGSL of act(v), from the activation table (activations.ts). */
+function actWgsl(act: LinearActivation): (v: string) => string {
+  return linearActivation(act)?.wgsl ?? ((v) => v);
 }
-`;
 
 /** WGSL for a TM×TN block; `vec4` needs K % 4 == 0; `bias` adds b[n]. */
 export function linearCode(TM: number, TN: number, vec4: boolean, bias: boolean, act: LinearActivation): string {
-  const T = vec4 ? "vec4<f32>" : "f32";
-  const L: string[] = [ERF];
+  const T = vec4 ? "vec4<f32>" : "f32", apply = actWgsl(act);
+  const L: string[] = [ERF_WGSL];
   L.push(`@group(0) @binding(0) var<storage, read_write> out: array<f32>;`);
   L.push(`@group(0) @binding(1) var<storage, read> info: array<u32>;`);
   L.push(`@group(0) @binding(2) var<storage, read> X: array<${T}>;`);
@@ -60,7 +51,7 @@ export function linearCode(TM: number, TN: number, vec4: boolean, bias: boolean,
   for (let r = 0; r < TM; r++) {
     L.push(`  if (i0 + ${r}u < M) {`);
     for (let c = 0; c < TN; c++) {
-      L.push(`    if (j0 + ${c}u < N) { out[(i0 + ${r}u) * N + j0 + ${c}u] = ${ACT[act](`(a${r}_${c} + b${c})`)}; }`);
+      L.push(`    if (j0 + ${c}u < N) { out[(i0 + ${r}u) * N + j0 + ${c}u] = ${apply(`(a${r}_${c} + b${c})`)}; }`);
     }
     L.push(`  }`);
   }
@@ -69,7 +60,7 @@ export function linearCode(TM: number, TN: number, vec4: boolean, bias: boolean,
 }
 
 /** The fused linear kernel: inputs x [..., K], w [N, K] and optionally b [N]. */
-export const gpuLinear: GpuKernel<{ activation: LinearActivation }> = (ctx, inputs, p, out) => {
+export const gpuLinear: GpuKernel<LinearParams> = (ctx, inputs, p, out) => {
   const [x, w, b] = inputs;
   for (const t of inputs) {
     if (t.dtype !== "float32") throw new Error(`linear: the WebGPU kernel needs float32 inputs, got ${t.dtype}`);
@@ -82,13 +73,13 @@ export const gpuLinear: GpuKernel<{ activation: LinearActivation }> = (ctx, inpu
   checkLoop(ctx, vec4 ? K / 4 : K, `linear with ${K} input features`);
   // 256 rows or more on CPU-like adapters: Wᵀ in uniform blocks (matmul_uniform.ts), 21 → 24–32 GFLOP/s at the
   // transformer shapes.
-  const blocks = ctx.variant === "cpu" ? uniformMatmulBlocks(ctx, M, K, N) : 0;
+  const blocks = ctx.kernelFamily === "register-blocked" ? uniformMatmulBlocks(ctx, M, K, N) : 0;
   if (blocks) {
-    const activation = p.activation === "none" ? undefined : { apply: ACT[p.activation], functions: ERF };
+    const activation = p.activation === "none" ? undefined : { apply: actWgsl(p.activation), functions: ERF_WGSL };
     return uniformMatmul(ctx, x.buffer, w.buffer, M, K, N, blocks, { transposed: true, bias: b?.buffer, activation });
   }
   // 16×8 outputs per invocation on CPU-like adapters; 4×4 on GPUs.
-  const [TM, TN] = ctx.variant === "cpu" ? [16, 8] : [4, 4];
+  const [TM, TN] = ctx.kernelFamily === "register-blocked" ? [16, 8] : [4, 4];
   const count = Math.ceil(M / TM) * Math.ceil(N / TN);
   const o = ctx.alloc(M * N * 4);
   const m = ctx.meta([count, M, N, vec4 ? K / 4 : K]);

@@ -61,7 +61,7 @@ async function expectedLabels(run: string, data: string, id: string, classValues
   const trained = await loadBratsSubject(ds.subjects.find((s) => s.id === id)!);
   assert.deepEqual(trained.image, Float32Array.from(channels.flatMap((c) => [...c.data])));
   const model = unetrFromRecord(config.model, run);
-  model.loadStateDict((await loadCheckpoint(`${run}/model_epoch_0.safetensors`)).model);
+  model.loadStateDict(await loadCheckpoint(`${run}/model_epoch_0.safetensors`));
   model.eval();
   const predictor = async (batch: Float32Array, shape: BatchShape) => {
     const y = tidy(() => model.forward(fromArray(batch.slice(), shape)));

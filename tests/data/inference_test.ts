@@ -21,7 +21,7 @@ function randomVolume(shape: Shape3, seed: number) {
 /** Returns its input as a 1-class "probability" map. */
 const identity: Predictor = (batch) => Promise.resolve(Float32Array.from(batch));
 
-Deno.test("window positions of 182×218×182 with 128³ windows are the spec §7 ones", () => {
+Deno.test("window positions of 182×218×182 with 128³ windows are those of the authors' test.py", () => {
   assert.deepEqual(windowStarts(182, 128), [0, 54]);
   assert.deepEqual(windowStarts(218, 128), [0, 90]);
   const expected: Shape3[] = [];
@@ -122,7 +122,7 @@ Deno.test("labels are the argmax over classes and keep the input grid", async ()
   assert.equal(r.labels.datatype, "uint8");
 });
 
-Deno.test("ensembles average members; secondSoftmax applies spec §7's double softmax first", async () => {
+Deno.test("ensembles average members; secondSoftmax applies test.py's double softmax first", async () => {
   const constant = (p0: number, p1: number): Predictor => (_b, [n, , wx, wy, wz]) => {
     const v = wx * wy * wz, out = new Float32Array(n * 2 * v);
     for (let b = 0; b < n; b++) {

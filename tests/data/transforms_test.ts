@@ -70,7 +70,7 @@ Deno.test("random crop offsets cover exactly the inclusive range [0, n − size]
   for (const count of seen[0].values()) assert.ok(count > 60 && count < 140, `x offset count ${count}`);
 });
 
-Deno.test("random 128³ crop starts of 182×218×182 span [0,54]×[0,90]×[0,54] (spec §4.1)", () => {
+Deno.test("random 128³ crop starts of 182×218×182 span [0,54]×[0,90]×[0,54] (the authors' data/BraTS.py)", () => {
   const lo = [Infinity, Infinity, Infinity], hi = [-Infinity, -Infinity, -Infinity];
   const rng = new Rng(1000);
   for (let s = 0; s < 3000; s++) {

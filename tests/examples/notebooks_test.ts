@@ -24,8 +24,8 @@ for (const name of notebooks) {
     assert.equal(nb.nbformat, 4);
     assert.deepEqual(nb.metadata.kernelspec, { name: "deno", display_name: "Deno", language: "typescript" });
 
-    const run = await runNotebook(path); // throws on a type error or a failing cell, naming the cell
-    assert.ok(run.seconds < 180, `${name} took ${run.seconds.toFixed(0)} s (limit 3 minutes)`);
+    // Throws on a type error or a failing cell, naming the cell. Its time is printed by `deno task bench notebooks`.
+    const run = await runNotebook(path);
     const code = nb.cells.filter((c) => c.cell_type === "code");
     const regenerate = `regenerate with: deno run -A tools/run_notebook.ts --write examples/${name}`;
     code.forEach((cell, i) => {

@@ -1,4 +1,4 @@
-/** The ViT layers against their definitions (spec/unetr.md §2) written out with loops. */
+/** The ViT layers against their definitions (MONAI 1.3.0 `SABlock`, `MLPBlock`, `TransformerBlock`) written out with loops. */
 import assert from "node:assert/strict";
 import { gelu, layerNorm, Rng, type Tensor, tensor } from "../../mod.ts";
 import { MLPBlock, SABlock, TransformerBlock, ViT } from "../../models/mod.ts";
@@ -26,7 +26,7 @@ function affine(
   return y;
 }
 
-/** Self-attention with an explicit loop over heads, qkv feature t·d + h·dh + j (spec §2). */
+/** Self-attention with an explicit loop over heads, qkv feature t·d + h·dh + j (MONAI 1.3.0 `SABlock`). */
 async function attentionLoop(attn: SABlock, x: Tensor): Promise<Float64Array> {
   const [b, n, d] = x.shape, heads = attn.numHeads, dh = d / heads;
   const xd = await x.data();

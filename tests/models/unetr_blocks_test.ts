@@ -1,4 +1,4 @@
-/** UNETR's convolutional blocks against their definitions (spec/unetr.md §2), written with tensor ops. */
+/** UNETR's convolutional blocks against their definitions (MONAI 1.3.0 `dynunet_block.py`, `unetr_block.py`), written with tensor ops. */
 import assert from "node:assert/strict";
 import { concat, conv3d, convTranspose3d, instanceNorm3d, leakyRelu, Rng, type Tensor } from "../../mod.ts";
 import {
@@ -17,7 +17,7 @@ const rng = () => new Rng(31);
 const shapes = (m: { namedParameters(): [string, Tensor][] }) =>
   m.namedParameters().map(([n, t]) => `${n}${JSON.stringify(t.shape)}`);
 
-/** spec §2: h = lrelu(IN(conv3(x))); h = IN(conv3(h)); r = x or IN(conv1x1(x)); y = lrelu(h + r). */
+/** MONAI 1.3.0 `UnetResBlock`: h = lrelu(IN(conv3(x))); h = IN(conv3(h)); r = x or IN(conv1x1(x)); y = lrelu(h + r). */
 function resBlockByHand(b: UnetResBlock, x: Tensor): Tensor {
   const w = (n: string) => b.getParameter(`${n}.conv.weight`);
   let h = leakyRelu(instanceNorm3d(conv3d(x, w("conv1"), null, { padding: 1 })), 0.01);

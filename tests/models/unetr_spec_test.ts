@@ -1,13 +1,13 @@
 /**
- * UNETR against spec/unetr.md: the state-dict table (§4), the per-module
- * counts (§5) and the forward shape flow (§3). The reference configuration
+ * UNETR against MONAI 1.3.0's `UNETR` as the paper uses it (§3.1, §4.3): its
+ * state-dict table, per-module counts and forward shape flow. The reference configuration
  * is built shape-only; every count is computed from the constructed modules.
  */
 import assert from "node:assert/strict";
 import { randn, Rng, tidy } from "../../mod.ts";
 import { createUnetr, isMeta, metaTensor, skipLayers, type UNETR, UNETR_CONFIGS } from "../../models/mod.ts";
 
-/** spec §4, per transformer block, in registration order. */
+/** MONAI 1.3.0's state dict, per transformer block, in registration order. */
 const BLOCK_TABLE: [string, number[]][] = [
   ["mlp.linear1.weight", [3072, 768]],
   ["mlp.linear1.bias", [3072]],
@@ -22,7 +22,7 @@ const BLOCK_TABLE: [string, number[]][] = [
   ["norm2.bias", [768]],
 ];
 
-/** spec §4, the other tensors, in state-dict order around the blocks. */
+/** MONAI 1.3.0's state dict, the other tensors, in state-dict order around the blocks. */
 const HEAD: [string, number[]][] = [
   ["vit.patch_embedding.position_embeddings", [1, 512, 768]],
   ["vit.patch_embedding.patch_embeddings.weight", [768, 1, 16, 16, 16]],
@@ -76,7 +76,7 @@ const reference = () => createUnetr("unetr-base", { materialize: false });
 const countUnder = (m: UNETR, prefix: string) =>
   m.namedParameters().filter(([n]) => n.startsWith(prefix)).reduce((a, [, t]) => a + t.size, 0);
 
-Deno.test("reference UNETR has exactly the spec §4 state dict: 170 tensors, names, order, shapes", () => {
+Deno.test("reference UNETR has exactly MONAI 1.3.0's state dict: 170 tensors, names, order, shapes", () => {
   const model = reference();
   const got = model.namedParameters().map(([n, t]) => [n, [...t.shape]]);
   assert.equal(got.length, 170);
@@ -85,7 +85,7 @@ Deno.test("reference UNETR has exactly the spec §4 state dict: 170 tensors, nam
   assert.deepEqual([...model.stateDict().keys()], SPEC_STATE_DICT.map(([n]) => n));
 });
 
-Deno.test("reference UNETR parameter counts per module equal spec §5 (total 93,011,170)", () => {
+Deno.test("reference UNETR parameter counts per module equal MONAI 1.3.0's (total 93,011,170)", () => {
   const model = reference();
   const table: [string, number][] = [
     ["vit.patch_embedding", 3_539_712],
@@ -110,7 +110,7 @@ Deno.test("reference UNETR parameter counts per module equal spec §5 (total 93,
   const encoders = [1, 2, 3, 4].reduce((a, i) => a + countUnder(model, `encoder${i}.`), 0);
   assert.equal(encoders, 1_764_544);
   assert.equal(model.numParameters(), 93_011_170);
-  // Transformer linear weights by type (spec §5, last paragraph).
+  // Transformer linear weights by type (MONAI 1.3.0's shapes).
   const byType = (suffix: string) =>
     model.namedParameters().filter(([n]) => n.startsWith("vit.blocks.") && n.endsWith(suffix))
       .reduce((a, [, t]) => a + t.size, 0);
@@ -123,7 +123,7 @@ Deno.test("reference UNETR parameter counts per module equal spec §5 (total 93,
   assert.equal(byType("mlp.linear2.bias"), 9_216);
 });
 
-/** spec §3, generalised to image side S, feature size f, width d and tokens N = (S/16)³. */
+/** The shape flow of MONAI 1.3.0's `UNETR.forward` for image side S, feature size f, width d, tokens N = (S/16)³. */
 function expectedFlow(b: number, s: number, f: number, d: number, classes: number): Record<string, number[]> {
   const n = (s / 16) ** 3, c = (k: number, div: number) => [b, k, s / div, s / div, s / div];
   return {
@@ -142,13 +142,13 @@ function expectedFlow(b: number, s: number, f: number, d: number, classes: numbe
   };
 }
 
-Deno.test("reference UNETR shape flow at 128³ equals spec §3 (shape-only trace)", () => {
+Deno.test("reference UNETR shape flow at 128³ equals MONAI 1.3.0's (shape-only trace)", () => {
   const model = reference().eval();
   const feats = model.forwardFeatures(metaTensor([2, 1, 128, 128, 128]));
   assert.equal(feats.hiddenStates.length, 12);
   for (const h of feats.hiddenStates) assert.deepEqual([...h.shape], [2, 512, 768]);
   const spec = expectedFlow(2, 128, 16, 768, 2);
-  assert.deepEqual(spec.enc2, [2, 32, 64, 64, 64]); // the spec's literal rows
+  assert.deepEqual(spec.enc2, [2, 32, 64, 64, 64]); // the literal shapes at 128³
   assert.deepEqual(spec.dec3, [2, 128, 16, 16, 16]);
   for (const [k, shape] of Object.entries(spec)) {
     assert.deepEqual([...(feats as unknown as Record<string, { shape: number[] }>)[k].shape], shape, k);
@@ -157,7 +157,7 @@ Deno.test("reference UNETR shape flow at 128³ equals spec §3 (shape-only trace
   assert.deepEqual([...model.projFeat(feats.x).shape], [2, 768, 8, 8, 8]);
 });
 
-Deno.test("unetr-tiny runs at 32³ with the spec §3 shape flow, and the output is a channel softmax", async () => {
+Deno.test("unetr-tiny runs at 32³ with MONAI 1.3.0's shape flow, and the output is a channel softmax", async () => {
   const model = createUnetr("unetr-tiny", { seed: 1 }).eval();
   const c = model.config;
   assert.equal(c.hiddenSize, 48);
@@ -194,7 +194,7 @@ Deno.test("named configurations: unetr-small and unetr-tiny keep 12 layers; coun
   );
   assert.equal(small.config.numLayers, 12);
   assert.equal(small.getSubmodule("vit.blocks").namedChildren().length, 12);
-  // A block of width d and MLP m holds 4d² + 2dm + 6d + m parameters: spec §4's table generalised.
+  // A block of width d and MLP m holds 4d² + 2dm + 6d + m parameters: the state-dict table generalised.
   const blockCount = (d: number, m: number) => 4 * d * d + 2 * d * m + 6 * d + m;
   assert.equal(blockCount(768, 3072), 7_085_568);
   assert.equal(small.getSubmodule("vit.blocks.5").numParameters(), blockCount(96, 384));

@@ -1,6 +1,6 @@
 /**
  * Trainable-parameter totals at the reference UNETR (built shape-only)
- * equal the reconciliation table of spec/unetr.md §6, computed from the
+ * equal the paper's "Params (M)" column (Tables 2–3) as README.md's "PEFT methods" table reconciles it, computed from the
  * adapted modules themselves.
  */
 import assert from "node:assert/strict";
@@ -55,7 +55,7 @@ Deno.test("reference UNETR: LoRA-PT paper mode stores U, S tubes and V per group
   assert.ok(rest.every((e) => /^decoder[2-5]\./.test(e.name)));
 });
 
-Deno.test("reference UNETR: per-block tensors of LoRA, Adapter, SSF and PiSSA follow spec/peft-baselines.md", async () => {
+Deno.test("reference UNETR: per-block tensors of LoRA, Adapter, SSF and PiSSA follow peft/README.md", async () => {
   const block0 = async (config: PeftConfig) =>
     (await applyPeft(reference(), config)).report.entries
       .filter((e) => e.name.startsWith("vit.blocks.0."))

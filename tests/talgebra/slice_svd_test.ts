@@ -9,7 +9,7 @@ import {
   czeros,
 } from "../../tensor/talgebra/complex_matrix.ts";
 import { jacobiSvd } from "../../tensor/talgebra/svd_jacobi.ts";
-import { topRSvd } from "../../tensor/talgebra/svd_topr.ts";
+import { SvdConvergenceError, type TopRResult, topRSvd } from "../../tensor/talgebra/svd_topr.ts";
 
 function maxAbs(a: ComplexMatrix, b: ComplexMatrix): number {
   let e = 0;
@@ -144,7 +144,7 @@ Deno.test("the top-r method agrees with Jacobi on the leading r singular values 
 Deno.test("the top-r method on an exactly rank-3 matrix asked for r = 5 returns orthonormal factors", () => {
   const rng = new Rng(25);
   const a = cmatmulDense(crandn(40, 3, rng), crandn(3, 30, rng));
-  const top = topRSvd(a, 5, { oversample: 4 });
+  const top = topRSvd(a, 5);
   assert.ok(top.s[3] < 1e-10 * top.s[0] && top.s[4] < 1e-10 * top.s[0]);
   assert.ok(maxAbs(rebuild(top), a) < 1e-12 * top.s[0]);
   assert.ok(maxAbs(cmatmulDense(cadjoint(top.u), top.u), eye(5)) < 1e-12);
@@ -158,4 +158,139 @@ Deno.test("the top-r method with real = true keeps a real matrix's factors real"
   assert.ok(top.u.im.every((x) => x === 0) && top.v.im.every((x) => x === 0));
   const ref = jacobiSvd(a);
   assert.ok(maxAbs(rebuild(top), rebuild(ref, 3)) < 1e-6 * ref.s[0]);
+});
+
+/** Largest of ‖A·v_i − σ_i·u_i‖ and ‖Aᴴ·u_i − σ_i·v_i‖ over the returned triplets, by dense products. */
+function worstResidual(a: ComplexMatrix, top: ComplexSvd): number {
+  const av = cmatmulDense(a, top.v), ahu = cmatmulDense(cadjoint(a), top.u), r = top.s.length;
+  let worst = 0;
+  for (let c = 0; c < r; c++) {
+    let e1 = 0, e2 = 0;
+    for (let i = 0; i < a.rows; i++) {
+      const o = i * r + c;
+      e1 += (av.re[o] - top.s[c] * top.u.re[o]) ** 2 + (av.im[o] - top.s[c] * top.u.im[o]) ** 2;
+    }
+    for (let i = 0; i < a.cols; i++) {
+      const o = i * r + c;
+      e2 += (ahu.re[o] - top.s[c] * top.v.re[o]) ** 2 + (ahu.im[o] - top.s[c] * top.v.im[o]) ** 2;
+    }
+    worst = Math.max(worst, Math.sqrt(e1), Math.sqrt(e2));
+  }
+  return worst;
+}
+
+/** ‖X − Y‖_F / ‖Y‖_F. */
+function relFrob(x: ComplexMatrix, y: ComplexMatrix): number {
+  let num = 0, den = 0;
+  for (let i = 0; i < x.re.length; i++) {
+    num += (x.re[i] - y.re[i]) ** 2 + (x.im[i] - y.im[i]) ** 2;
+    den += y.re[i] ** 2 + y.im[i] ** 2;
+  }
+  return Math.sqrt(num / den);
+}
+
+/** Gaussian entries scaled by 1/√cols, like a PyTorch-initialised layer: σ₁/σ₂ close to 1. */
+function flat(m: number, n: number, rng: Rng, real: boolean): ComplexMatrix {
+  const a = crandn(m, n, rng), k = 1 / Math.sqrt(n);
+  for (let i = 0; i < a.re.length; i++) (a.re[i] *= k, a.im[i] = real ? 0 : a.im[i] * k);
+  return a;
+}
+
+/** U·diag(s)·Vᴴ with Haar-like unitary U (m×k), V (n×k) from the Jacobi SVD of a random matrix. */
+function withSpectrum(m: number, n: number, s: number[], rng: Rng, real: boolean): ComplexMatrix {
+  const basis = jacobiSvd(flat(m, n, rng, real)), k = s.length;
+  const scaled: ComplexSvd = { s: Float64Array.from(s), u: basis.u, v: basis.v };
+  return rebuild(scaled, k);
+}
+
+function checkOrthonormal(top: TopRResult, label: string): void {
+  const r = top.s.length;
+  assert.ok(maxAbs(cmatmulDense(cadjoint(top.u), top.u), eye(r)) < 1e-12, `${label}: Uᴴ·U = I`);
+  assert.ok(maxAbs(cmatmulDense(cadjoint(top.v), top.v), eye(r)) < 1e-12, `${label}: Vᴴ·V = I`);
+}
+
+Deno.test("Krylov top-r on flat spectra (σ₁/σ₂ ≈ 1.05, like a seeded UNETR): principal part within 1e-4 of Jacobi, real and complex", () => {
+  const rng = new Rng(27);
+  for (const [m, n, real] of [[180, 150, false], [150, 180, true], [160, 160, false]] as const) {
+    const a = flat(m, n, rng, real), ref = jacobiSvd(a);
+    assert.ok(ref.s[0] / ref.s[1] < 1.1, `σ₁/σ₂ = ${ref.s[0] / ref.s[1]}`);
+    for (const r of [1, 2, 6]) {
+      const label = `${m}×${n} ${real ? "real" : "complex"} r=${r}`;
+      const top = topRSvd(a, r, { real, seed: r });
+      const err = relFrob(rebuild(top), rebuild(ref, r));
+      assert.ok(err < 1e-4, `${label}: principal parts differ by ${err}`);
+      assert.ok(worstResidual(a, top) <= 1e-8 * ref.s[0] * (1 + 1e-6), `${label}: residual ${worstResidual(a, top)}`);
+      assert.ok(top.residual <= 1e-8, `${label}: reported residual ${top.residual}`);
+      checkOrthonormal(top, label);
+      for (let i = 0; i < r; i++) assert.ok(Math.abs(top.s[i] - ref.s[i]) <= 1e-10 * ref.s[0], `${label}: σ_${i + 1}`);
+      if (real) assert.ok(top.u.im.every((x) => x === 0) && top.v.im.every((x) => x === 0), `${label}: real factors`);
+    }
+  }
+});
+
+Deno.test("Krylov top-r at a repeated singular value: unique principal part when r covers the cluster, optimal error when it splits it", () => {
+  const rng = new Rng(28);
+  for (const real of [false, true]) {
+    const s = [3, 2, 2, 2, ...Array.from({ length: 86 }, (_, i) => 1.5 * 0.97 ** i)];
+    const a = withSpectrum(130, 110, s, rng, real), ref = jacobiSvd(a);
+    // r = 4 takes the whole cluster {2, 2, 2}: the vectors are not unique, the principal part is.
+    const top = topRSvd(a, 4, { real });
+    assert.ok(relFrob(rebuild(top), rebuild(ref, 4)) < 1e-8, `real=${real}: r=4 principal part`);
+    checkOrthonormal(top, `real=${real} r=4`);
+    // r = 2 splits the cluster: any unit vector of the σ = 2 subspace will do; the error is still optimal.
+    const two = topRSvd(a, 2, { real });
+    assert.ok(Math.abs(two.s[0] - 3) < 1e-10 && Math.abs(two.s[1] - 2) < 1e-10, `σ = ${two.s}`);
+    assert.ok(worstResidual(a, two) <= 1e-8 * 3 * (1 + 1e-6));
+    checkOrthonormal(two, `real=${real} r=2`);
+    const back = rebuild(two);
+    let err = 0;
+    for (let i = 0; i < a.re.length; i++) err += (a.re[i] - back.re[i]) ** 2 + (a.im[i] - back.im[i]) ** 2;
+    const optimal = s.slice(2).reduce((acc, x) => acc + x * x, 0);
+    assert.ok(Math.abs(err - optimal) < 1e-8 * optimal, `‖A − A_2‖² = ${err}, optimal ${optimal}`);
+  }
+});
+
+Deno.test("Krylov top-r beyond the rank (150×120 of rank 3, r = 5) and of a zero matrix returns orthonormal factors", () => {
+  const rng = new Rng(29);
+  const a = cmatmulDense(crandn(150, 3, rng), crandn(3, 120, rng));
+  const top = topRSvd(a, 5);
+  assert.ok(top.s[3] < 1e-10 * top.s[0] && top.s[4] < 1e-10 * top.s[0]);
+  assert.ok(maxAbs(rebuild(top), a) < 1e-12 * top.s[0]);
+  assert.ok(worstResidual(a, top) < 1e-10 * top.s[0]);
+  checkOrthonormal(top, "rank 3");
+  const zero = topRSvd(czeros(100, 90), 2);
+  assert.deepEqual([...zero.s], [0, 0]);
+  checkOrthonormal(zero, "zero");
+});
+
+Deno.test("Krylov top-r: the plain-loop products give the same triplets as the BLAS ones", () => {
+  const rng = new Rng(30);
+  const a = flat(120, 100, rng, false);
+  const viaLoops = topRSvd(a, 2, { blas: false }), viaBlas = topRSvd(a, 2);
+  assert.ok(relFrob(rebuild(viaLoops), rebuild(viaBlas)) < 1e-7);
+  assert.ok(worstResidual(a, viaLoops) <= 1e-8 * viaLoops.s[0] * (1 + 1e-6));
+});
+
+Deno.test("Krylov top-r throws SvdConvergenceError instead of returning unconverged factors", () => {
+  const rng = new Rng(31);
+  const a = flat(200, 180, rng, false);
+  assert.throws(
+    () => topRSvd(a, 1, { maxRestarts: 1, tol: 1e-12 }),
+    (e: unknown) =>
+      e instanceof SvdConvergenceError && e.residual > 1e-12 &&
+      /topRSvd: 200×180 matrix, r = 1: residual .* after 1 restarts \(tol 1e-12\)/.test(e.message),
+  );
+  assert.throws(() => topRSvd(a, 0), /topRSvd: r must be an integer in \[1, 180\] for a 200×180 matrix, got 0/);
+});
+
+Deno.test("Krylov top-r converges for every size around the basis limit (min(m, n) from 60 to 82)", () => {
+  const rng = new Rng(32);
+  for (const n of [60, 66, 70, 72, 73, 80, 82]) {
+    for (const r of [1, 3]) {
+      const a = flat(n + 15, n, rng, n % 2 === 0), real = n % 2 === 0;
+      const top = topRSvd(a, r, { real }), ref = jacobiSvd(a);
+      assert.ok(relFrob(rebuild(top), rebuild(ref, r)) < 1e-6, `${n + 15}×${n} r=${r}`);
+      assert.ok(worstResidual(a, top) <= 1e-8 * ref.s[0] * (1 + 1e-6), `${n + 15}×${n} r=${r}: residual`);
+    }
+  }
 });

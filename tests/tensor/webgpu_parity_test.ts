@@ -21,6 +21,7 @@ import {
   gt,
   initWebGPU,
   instanceNorm3d,
+  type KernelFamily,
   le,
   linear,
   listOps,
@@ -34,10 +35,10 @@ import {
   sum,
   type Tensor,
   tidy,
-  valueAndGrad,
 } from "../../mod.ts";
 import { GRAD_CASES } from "../autodiff/grad_cases.ts";
-import { assertClose, uniform } from "../helpers.ts";
+import { uniform } from "../helpers.ts";
+import { onto, parity as parityOn, type Tol } from "./parity.ts";
 
 const gpu = await initWebGPU({ quiet: true });
 const ignore = gpu === null;
@@ -55,38 +56,19 @@ if (gpu) {
   };
 }
 
-async function toGpu(t: Tensor): Promise<Tensor> {
-  return fromArray(await t.data(), t.shape, gpu!);
+function toGpu(t: Tensor): Promise<Tensor> {
+  return onto(t, gpu!);
 }
 
 /** Runs `f` on both backends and compares outputs (and gradients when `grads`). */
-async function parity(
+function parity(
   name: string,
   f: (...xs: Tensor[]) => Tensor,
   cpuInputs: Tensor[],
   grads: boolean,
-  tol: { atol: number; rtol: number } = TOL,
-) {
-  const gpuInputs = await Promise.all(cpuInputs.map(toGpu));
-  if (!grads) {
-    const a = f(...cpuInputs), b = f(...gpuInputs);
-    assert.equal(b.backend, "webgpu");
-    assert.deepEqual([...b.shape], [...a.shape], name);
-    assert.equal(b.dtype, a.dtype, name);
-    assertClose(await b.data(), await a.data(), { ...tol, what: `${name} forward` });
-    return;
-  }
-  // Project on a fixed direction so every output element gets a cotangent.
-  const probe = f(...cpuInputs);
-  const dir = uniform([...probe.shape], new Rng(99), 0.5, 1.5);
-  const dirGpu = await toGpu(dir);
-  const scalar = (d: Tensor) => (...xs: Tensor[]) => sum(f(...xs).mul(d));
-  const ref = valueAndGrad(scalar(dir))(...cpuInputs);
-  const got = valueAndGrad(scalar(dirGpu))(...gpuInputs);
-  assertClose([await got.value.item()], [await ref.value.item()], { ...tol, what: `${name} value` });
-  for (let i = 0; i < ref.grads.length; i++) {
-    assertClose(await got.grads[i].data(), await ref.grads[i].data(), { ...tol, what: `${name} grad ${i}` });
-  }
+  tol: Tol = TOL,
+): Promise<void> {
+  return parityOn(gpu!, name, f, cpuInputs, grads, tol);
 }
 
 for (const [op, cases] of Object.entries(GRAD_CASES)) {
@@ -99,16 +81,18 @@ for (const [op, cases] of Object.entries(GRAD_CASES)) {
   }
 }
 
-/** Runs `fn` with the context's kernel family forced to `variant`, restoring it afterwards. */
-async function withVariant(variant: "cpu" | "gpu", fn: () => Promise<void>): Promise<void> {
-  const ctx = gpu!.ctx, saved = ctx.variant;
-  ctx.variant = variant;
+/** Runs `fn` with the context's kernel family forced to `family`, restoring it afterwards. */
+async function withKernelFamily(family: KernelFamily, fn: () => Promise<void>): Promise<void> {
+  const ctx = gpu!.ctx, saved = ctx.kernelFamily;
+  ctx.kernelFamily = family;
   try {
     await fn();
   } finally {
-    ctx.variant = saved;
+    ctx.kernelFamily = saved;
   }
 }
+
+const FAMILIES: readonly KernelFamily[] = ["register-blocked", "workgroup-tiled"];
 
 const rng = new Rng(31);
 const ints = (shape: number[], hi: number) =>
@@ -150,12 +134,12 @@ const MATMUL_CASES: [string, () => Tensor[]][] = [
   ["uniform B panels [2,130,1100] @ 1100×36", () => [uniform([2, 130, 1100], rng), uniform([1100, 36], rng)]],
 ];
 
-for (const variant of ["cpu", "gpu"] as const) {
+for (const family of FAMILIES) {
   for (const [name, inputs] of MATMUL_CASES) {
     Deno.test({
-      name: `webgpu matches cpu: matmul kernel variant "${variant}", ${name}, forward and gradient`,
+      name: `webgpu matches cpu: matmul kernel family "${family}", ${name}, forward and gradient`,
       ignore,
-      fn: () => withVariant(variant, () => parity(name, matmul, inputs(), true)),
+      fn: () => withKernelFamily(family, () => parity(name, matmul, inputs(), true)),
     });
   }
 }
@@ -180,12 +164,12 @@ const LINEAR_CASES: [string, (...xs: Tensor[]) => Tensor, () => Tensor[]][] = [
   ],
 ];
 
-for (const variant of ["cpu", "gpu"] as const) {
+for (const family of FAMILIES) {
   for (const [name, f, inputs] of LINEAR_CASES) {
     Deno.test({
-      name: `webgpu matches cpu: linear kernel variant "${variant}", ${name}, forward and gradient`,
+      name: `webgpu matches cpu: linear kernel family "${family}", ${name}, forward and gradient`,
       ignore,
-      fn: () => withVariant(variant, () => parity(name, f, inputs(), true)),
+      fn: () => withKernelFamily(family, () => parity(name, f, inputs(), true)),
     });
   }
 }
@@ -296,12 +280,12 @@ const CONV_CASES: [string, (x: Tensor, w: Tensor) => Tensor, () => Tensor[]][] =
   ],
 ];
 
-for (const variant of ["cpu", "gpu"] as const) {
+for (const family of FAMILIES) {
   for (const [name, f, inputs] of CONV_CASES) {
     Deno.test({
-      name: `webgpu matches cpu: conv3d kernel variant "${variant}", ${name}, forward and gradient`,
+      name: `webgpu matches cpu: conv3d kernel family "${family}", ${name}, forward and gradient`,
       ignore,
-      fn: () => withVariant(variant, () => parity(name, f as (...xs: Tensor[]) => Tensor, inputs(), true)),
+      fn: () => withKernelFamily(family, () => parity(name, f as (...xs: Tensor[]) => Tensor, inputs(), true)),
     });
   }
 }

@@ -1,6 +1,6 @@
 /** Checkpoints: atomic replacement under SIGKILL, the protocol's kept epochs, round trips. */
 import assert from "node:assert/strict";
-import { Adam, checkpointPlan, loadCheckpoint, removeStaleTemps, saveCheckpoint } from "../../train/mod.ts";
+import { Adam, checkpointPlan, readCheckpoint, removeStaleTemps, saveCheckpoint } from "../../train/mod.ts";
 import { tidy } from "../../mod.ts";
 import { Linear } from "../../models/mod.ts";
 
@@ -24,7 +24,7 @@ Deno.test({
         await child.status;
         reader.releaseLock();
         await child.stdout.cancel();
-        const ck = await loadCheckpoint(path);
+        const ck = await readCheckpoint(path);
         const k = ck.info.epochsDone;
         assert.ok(k >= 1);
         for (const [name, t] of ck.model) {
@@ -47,7 +47,7 @@ Deno.test("checkpoint: model and optimizer state round-trip with the position", 
     const opt = new Adam(net.parameters(), { amsgrad: true });
     tidy(() => opt.step(net.parameters().map((p) => p.mul(0).add(0.5))));
     await saveCheckpoint(`${dir}/c.safetensors`, net, { optimizer: opt, info: { epochsDone: 7, steps: 14 } });
-    const ck = await loadCheckpoint(`${dir}/c.safetensors`);
+    const ck = await readCheckpoint(`${dir}/c.safetensors`);
     assert.deepEqual(ck.info, { epochsDone: 7, steps: 14 });
     assert.equal(ck.optimizer?.step, 1);
     assert.deepEqual([...ck.optimizer!.tensors.keys()].sort(), ["m.0", "m.1", "v.0", "v.1", "vmax.0", "vmax.1"]);

@@ -1,9 +1,9 @@
 /**
  * The training loop: seeded determinism, resume equivalence after a kill,
- * frozen parameters, logs and checkpoints (spec training-protocol.md §4–6).
+ * frozen parameters, logs and checkpoints (paper §4.3).
  */
 import assert from "node:assert/strict";
-import { loadCheckpoint, train, type TrainConfig } from "../../train/mod.ts";
+import { readCheckpoint, train, type TrainConfig } from "../../train/mod.ts";
 import { phantomSamples, snapshot, tinyUnetr } from "./tiny.ts";
 
 const CONFIG: Partial<TrainConfig> = { epochs: 4, batchSize: 1, crop: [16, 16, 16], lr: 3e-3, checkpointEvery: 1 };
@@ -65,7 +65,7 @@ Deno.test({
         onStep: ({ step }) => step === 6 && stop.abort(),
       });
       assert.ok(killed.stopped);
-      assert.equal((await loadCheckpoint(`${dirB}/resume.safetensors`)).info.epochsDone, 2);
+      assert.equal((await readCheckpoint(`${dirB}/resume.safetensors`)).info.epochsDone, 2);
 
       // A new process: fresh model object (another init even), resume from the folder.
       const c = tinyUnetr(99);

@@ -1,4 +1,4 @@
-/** Losses: hand values of the authors' softmax_dice2 (spec training-protocol.md §5) and gradient checks. */
+/** Losses: hand values of the authors' softmax_dice2 (paper §4.3) and gradient checks. */
 import assert from "node:assert/strict";
 import { checkGrad, Rng, tensor } from "../../mod.ts";
 import { crossEntropy2, DICE_EPS, diceCrossEntropy, softmaxDice2 } from "../../train/mod.ts";

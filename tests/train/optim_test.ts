@@ -1,6 +1,6 @@
 /**
  * Adam/AdamW against a hand-computed two-step update and against the update
- * rule of torch.optim.Adam written out in float64 (spec training-protocol.md §6).
+ * rule of torch.optim.Adam written out in float64 (paper §4.3).
  */
 import assert from "node:assert/strict";
 import { Rng, tensor, tidy } from "../../mod.ts";

@@ -1,4 +1,4 @@
-/** The poly schedule of the authors' `adjust_learning_rate` (spec training-protocol.md §6). */
+/** The poly schedule of the authors' `adjust_learning_rate` (paper §4.3). */
 import assert from "node:assert/strict";
 import { polyLr, polySchedule } from "../../train/mod.ts";
 

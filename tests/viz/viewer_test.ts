@@ -53,7 +53,6 @@ Deno.test({
   name: "lorapt view: the page renders the volumes in headless Chromium with no console error and no network",
   ignore: !hasChromium,
   async fn() {
-    const started = performance.now();
     const dir = await Deno.makeTempDir();
     try {
       const p = await writeCase(dir);
@@ -100,7 +99,6 @@ Deno.test({
       const variance = sum2 / n - (sum / n) ** 2;
       assert.ok(variance > 200, `screenshot looks blank (luminance variance ${variance.toFixed(1)})`);
       assert.ok(reddish > 20, `no prediction overlay visible (${reddish} red pixels)`);
-      assert.ok(performance.now() - started < 60_000, `took ${performance.now() - started} ms`);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
