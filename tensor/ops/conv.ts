@@ -12,6 +12,7 @@ import type { Tensor } from "../tensor.ts";
 import { conv3dKernel, conv3dWeightGradKernel, type ConvParams, convTranspose3dKernel } from "../cpu/conv.ts";
 import { add } from "./elementwise.ts";
 import { gpuConv3d, gpuConv3dWeightGrad, gpuConvTranspose3d } from "../webgpu/kernels_linalg.ts";
+import { nativeConv3d, nativeConv3dWeightGrad, nativeConvTranspose3d } from "../native/conv.ts";
 import { reshape } from "./movement.ts";
 
 export type { ConvParams };
@@ -79,7 +80,7 @@ const CONV3D: OpDef<ConvParams> = defineOp<ConvParams>({
     };
   },
   cpu: conv3dKernel,
-  kernels: { webgpu: gpuConv3d },
+  kernels: { webgpu: gpuConv3d, native: nativeConv3d },
   vjp: (g, { inputs: [x, w], params, needsGrad }) => [
     needsGrad[0]
       ? apply(CONV_T, [g, w], { ...geometry(params), outputPadding: adjointPadding(x, w.shape.slice(2), params) })
@@ -113,7 +114,7 @@ const CONV_T: OpDef<TParams> = defineOp<TParams>({
     return { shape: [x.shape[0], Og * p.groups, ...sp], dtype: promote(x.dtype, w.dtype) };
   },
   cpu: convTranspose3dKernel,
-  kernels: { webgpu: gpuConvTranspose3d },
+  kernels: { webgpu: gpuConvTranspose3d, native: nativeConvTranspose3d },
   vjp: (g, { inputs: [x, w], params, needsGrad }) => [
     needsGrad[0] ? apply(CONV3D, [g, w], geometry(params)) : null,
     needsGrad[1] ? apply(WGRAD, [g, x], { ...geometry(params), kernel: w.shape.slice(2) as Triple }) : null,
@@ -136,7 +137,7 @@ const WGRAD: OpDef<WParams> = defineOp<WParams>({
     return { shape: [gy.shape[1], x.shape[1] / p.groups, ...p.kernel], dtype: promote(x.dtype, gy.dtype) };
   },
   cpu: conv3dWeightGradKernel,
-  kernels: { webgpu: gpuConv3dWeightGrad },
+  kernels: { webgpu: gpuConv3dWeightGrad, native: nativeConv3dWeightGrad },
   // Bilinear in (x, gy): ⟨h, W(x, gy)⟩ = ⟨x, convT(gy, h)⟩ = ⟨gy, conv(x, h)⟩.
   vjp: (h, { inputs: [x, gy], params, needsGrad }) => [
     needsGrad[0]
