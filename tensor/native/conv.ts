@@ -73,10 +73,8 @@
  * loops over typed arrays.
  * @module
  */
-import type { OutputMeta } from "../backend.ts";
-import type { TypedArray } from "../dtype.ts";
-import type { CpuArg } from "../op.ts";
-import { conv3dKernel, conv3dWeightGradKernel, type ConvParams, convTranspose3dKernel } from "../cpu/conv.ts";
+import type { ConvParams, CpuArg, OutputMeta, TypedArray } from "../kernel_types.ts";
+import { conv3dKernel, conv3dWeightGradKernel, convTranspose3dKernel } from "../cpu/conv.ts";
 import { blasStatus, sgemm } from "./blas.ts";
 
 /** Sizes that bound and shape the native convolutions' temporary buffers. */
