@@ -10,7 +10,7 @@ the second backward and Adam against the Deno side), one training-mode
 warm-up, then --steps timed training-mode steps.
 
 With --forward, also times --steps inference forwards of batch 1 (eval mode, no grad).
-Reports the process's peak resident memory (ru_maxrss) after the training steps.
+Reports the process's peak resident memory (VmHWM) after the training steps.
 
 Usage: python3 torch_unetr_step.py STATE.safetensors [--steps N] [--threads T] [--forward] [--json]
 """
@@ -248,6 +248,18 @@ class UNETR(nn.Module):
         return torch.softmax(self.out(dec0), dim=1)
 
 
+def peak_rss_mb():
+    """VmHWM of this process: ru_maxrss would carry the spawning process's peak across exec on Linux."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def soft_dice(p, g):
     return 2 * (p * g).sum() / (p.sum() + g.sum() + DICE_EPS)
 
@@ -297,7 +309,7 @@ def main():
         if loss != loss:
             raise SystemExit("loss is NaN")
     ms = sum(times) / len(times)
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mb = peak_rss_mb()
     fwd = []
     if a.forward:
         model.eval()
