@@ -4,6 +4,8 @@
  * issue's targets as ratios:
  * - matmul 1024³ and the three transformer shapes of unetr-base against
  *   numpy (target ≥ 0.8× numpy's throughput);
+ * - conv3d 1×32×64³, 3³: forward, input and weight gradient against
+ *   PyTorch's `conv3d` on 2 threads (`native_conv.ts`; target ≥ 0.8×);
  * - the unetr-small training step (batch 2, 64³) and the batch-1 forward
  *   against PyTorch 1.13 on 2 threads (target ≤ 1.3× PyTorch's time), with
  *   peak resident memory; run in a child process so that the high-water
@@ -15,6 +17,7 @@
  */
 import { blasStatus, initNative, matmul, randn, Rng, type Tensor } from "../mod.ts";
 import { numpyTimes } from "./peers/numpy.ts";
+import { benchNativeConv } from "./native_conv.ts";
 
 /** The CPU model and whether it has AVX-512, from /proc/cpuinfo (Linux). */
 export function cpuKind(): { model: string; avx512: boolean; cores: number } {
@@ -94,6 +97,7 @@ export async function benchNative(): Promise<void> {
   }
   console.log(`# BLAS ${s.library}, ${s.core ?? "unknown"} kernels, ${s.threads ?? "?"} threads`);
   await benchMatmul();
+  await benchNativeConv();
   await benchUnetr();
 }
 
