@@ -11,7 +11,8 @@ import { numpyTimes } from "./peers/numpy.ts";
 const M = 256, K = 256, N = 256;
 const C = 8, S = 16;
 
-function best(fn: () => Tensor, reps: number): number {
+/** The best of `reps` timed calls of `fn` (after one warm-up), in seconds, reading each result synchronously. */
+export function best(fn: () => Tensor, reps: number): number {
   fn().dispose();
   let t = Infinity;
   for (let i = 0; i < reps; i++) {

@@ -15,8 +15,9 @@
  * family, because both decide the numbers.
  * @module
  */
-import { blasStatus, initNative, matmul, randn, Rng, type Tensor } from "../mod.ts";
+import { blasStatus, initNative, matmul, randn, Rng } from "../mod.ts";
 import { numpyTimes } from "./peers/numpy.ts";
+import { best } from "./cpu_ops.ts";
 import { benchNativeConv } from "./native_conv.ts";
 
 /** The CPU model and whether it has AVX-512, from /proc/cpuinfo (Linux). */
@@ -28,19 +29,6 @@ export function cpuKind(): { model: string; avx512: boolean; cores: number } {
   } catch {
     return { model: Deno.build.arch, avx512: false, cores: navigator.hardwareConcurrency };
   }
-}
-
-function best(fn: () => Tensor, reps: number): number {
-  fn().dispose();
-  let t = Infinity;
-  for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    const y = fn();
-    y.dataSync();
-    t = Math.min(t, (performance.now() - t0) / 1000);
-    y.dispose();
-  }
-  return t;
 }
 
 const MATMULS: [number, number, number][] = [[1024, 1024, 1024], [512, 768, 2304], [512, 768, 3072], [512, 3072, 768]];

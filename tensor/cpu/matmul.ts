@@ -5,31 +5,43 @@
  */
 import type { CpuArg, LinearParams, OutputMeta } from "../kernel_types.ts";
 import { allocArray, type TypedArray } from "../dtype.ts";
-import { broadcastStrides, sizeOf, stridesOf } from "../shape.ts";
+import { broadcastStrides, type Shape, sizeOf, stridesOf } from "../shape.ts";
 import { linearActivation } from "../activations.ts";
+
+/**
+ * For each batch of a broadcast `[..., m, k] @ [..., k, n]` (row-major over
+ * the output's batch axes), the index of the A matrix and of the B matrix
+ * it reads.
+ */
+export function matmulBatches(aShape: Shape, bShape: Shape, outShape: Shape): [Int32Array, Int32Array] {
+  const batchShape = outShape.slice(0, -2);
+  const batches = sizeOf(batchShape);
+  const sa = broadcastStrides(aShape.slice(0, -2), batchShape);
+  const sb = broadcastStrides(bShape.slice(0, -2), batchShape);
+  const bs = stridesOf(batchShape);
+  const ia = new Int32Array(batches), ib = new Int32Array(batches);
+  for (let bt = 0; bt < batches; bt++) {
+    for (let ax = 0, rem = bt; ax < batchShape.length; ax++) {
+      const i = Math.floor(rem / bs[ax]);
+      rem -= i * bs[ax];
+      ia[bt] += i * sa[ax];
+      ib[bt] += i * sb[ax];
+    }
+  }
+  return [ia, ib];
+}
 
 /** `[..., m, k] @ [..., k, n]` with broadcast batch axes. */
 export function matmulKernel([a, b]: CpuArg[], _p: unknown, out: OutputMeta): TypedArray {
   const m = a.shape[a.shape.length - 2], k = a.shape[a.shape.length - 1];
   const n = b.shape[b.shape.length - 1];
-  const batchShape = out.shape.slice(0, -2);
-  const batches = sizeOf(batchShape);
-  const sa = broadcastStrides(a.shape.slice(0, -2), batchShape);
-  const sb = broadcastStrides(b.shape.slice(0, -2), batchShape);
-  const bs = stridesOf(batchShape);
+  const [ma, mb] = matmulBatches(a.shape, b.shape, out.shape);
+  const batches = ma.length;
   const r = allocArray(out.dtype, batches * m * n);
   const acc = new Float64Array(n);
   const A = a.data, B = b.data;
   for (let bt = 0; bt < batches; bt++) {
-    let oa = 0, ob = 0;
-    for (let ax = 0, rem = bt; ax < batchShape.length; ax++) {
-      const i = Math.floor(rem / bs[ax]);
-      rem -= i * bs[ax];
-      oa += i * sa[ax];
-      ob += i * sb[ax];
-    }
-    oa *= m * k;
-    ob *= k * n;
+    const oa = ma[bt] * m * k, ob = mb[bt] * k * n;
     for (let i = 0; i < m; i++) {
       acc.fill(0);
       for (let p = 0; p < k; p++) {

@@ -3,48 +3,79 @@
  * expand (all through `gather`), pad and concat.
  * @module
  */
-import type { CpuArg, OutputMeta } from "../kernel_types.ts";
+import type { CpuArg, CpuKernel, OutputMeta } from "../kernel_types.ts";
 import { allocArray, type TypedArray } from "../dtype.ts";
 import { broadcastStrides, type Shape, sizeOf, stridesOf } from "../shape.ts";
 import { gather } from "./strided.ts";
 
+/** The strided copy the four gather kernels share: `out[i] = src[offset + Σ idx_k · strides_k]`. */
+export type Gather = (
+  src: TypedArray,
+  offset: number,
+  strides: readonly number[],
+  shape: Shape,
+  out: TypedArray,
+) => void;
+
+/**
+ * permute, slice, flip and expand, each one strided gather: built once with
+ * the reference `gather` for this backend, and with the native backend's
+ * collapsed-row gather there.
+ */
+export function gatherKernels(g: Gather): {
+  permute: CpuKernel<{ perm: number[] }>;
+  slice: CpuKernel<{ starts: number[] }>;
+  flip: CpuKernel<{ axes: number[] }>;
+  expand: CpuKernel<unknown>;
+} {
+  return {
+    // Output axis i reads input axis `perm[i]`.
+    permute([a], p, out) {
+      const s = stridesOf(a.shape);
+      const r = allocArray(out.dtype, a.data.length);
+      g(a.data, 0, p.perm.map((ax) => s[ax]), out.shape, r);
+      return r;
+    },
+    // Copies the box `[starts, starts + out.shape)`.
+    slice([a], p, out) {
+      const s = stridesOf(a.shape);
+      const offset = p.starts.reduce((acc, st, i) => acc + st * s[i], 0);
+      const r = allocArray(out.dtype, sizeOf(out.shape));
+      g(a.data, offset, s, out.shape, r);
+      return r;
+    },
+    // Reverses the listed axes (negative strides from the far end).
+    flip([a], p, out) {
+      const s = stridesOf(a.shape);
+      let offset = 0;
+      const strides = s.map((st, i) => {
+        if (!p.axes.includes(i)) return st;
+        offset += (a.shape[i] - 1) * st;
+        return -st;
+      });
+      const r = allocArray(out.dtype, a.data.length);
+      g(a.data, offset, strides, out.shape, r);
+      return r;
+    },
+    // Materialises a broadcast.
+    expand([a], _p, out) {
+      const r = allocArray(out.dtype, sizeOf(out.shape));
+      g(a.data, 0, broadcastStrides(a.shape, out.shape), out.shape, r);
+      return r;
+    },
+  };
+}
+
+const REFERENCE = gatherKernels(gather);
+
 /** Output axis i reads input axis `perm[i]`. */
-export function permuteKernel([a]: CpuArg[], p: { perm: number[] }, out: OutputMeta): TypedArray {
-  const s = stridesOf(a.shape);
-  const r = allocArray(out.dtype, a.data.length);
-  gather(a.data, 0, p.perm.map((ax) => s[ax]), out.shape, r);
-  return r;
-}
-
+export const permuteKernel: CpuKernel<{ perm: number[] }> = REFERENCE.permute;
 /** Copies the box `[starts, starts + out.shape)`. */
-export function sliceKernel([a]: CpuArg[], p: { starts: number[] }, out: OutputMeta): TypedArray {
-  const s = stridesOf(a.shape);
-  const offset = p.starts.reduce((acc, st, i) => acc + st * s[i], 0);
-  const r = allocArray(out.dtype, sizeOf(out.shape));
-  gather(a.data, offset, s, out.shape, r);
-  return r;
-}
-
+export const sliceKernel: CpuKernel<{ starts: number[] }> = REFERENCE.slice;
 /** Reverses the listed axes. */
-export function flipKernel([a]: CpuArg[], p: { axes: number[] }, out: OutputMeta): TypedArray {
-  const s = stridesOf(a.shape);
-  let offset = 0;
-  const strides = s.map((st, i) => {
-    if (!p.axes.includes(i)) return st;
-    offset += (a.shape[i] - 1) * st;
-    return -st;
-  });
-  const r = allocArray(out.dtype, a.data.length);
-  gather(a.data, offset, strides, out.shape, r);
-  return r;
-}
-
+export const flipKernel: CpuKernel<{ axes: number[] }> = REFERENCE.flip;
 /** Materialises a broadcast. */
-export function expandKernel([a]: CpuArg[], _p: unknown, out: OutputMeta): TypedArray {
-  const r = allocArray(out.dtype, sizeOf(out.shape));
-  gather(a.data, 0, broadcastStrides(a.shape, out.shape), out.shape, r);
-  return r;
-}
+export const expandKernel: CpuKernel<unknown> = REFERENCE.expand;
 
 /** Constant padding: `before[i]` and `after[i]` elements around axis i. */
 export function padKernel([a]: CpuArg[], p: { before: number[]; value: number }, out: OutputMeta): TypedArray {

@@ -5,8 +5,7 @@
  */
 import type { CpuArg, LinearParams, OutputMeta, TypedArray } from "../kernel_types.ts";
 import { linearActivation } from "../activations.ts";
-import { broadcastStrides, sizeOf, stridesOf } from "../shape.ts";
-import { linearKernel, matmulKernel } from "../cpu/matmul.ts";
+import { linearKernel, matmulBatches, matmulKernel } from "../cpu/matmul.ts";
 import { sgemm } from "./blas.ts";
 
 /** `[..., m, k] @ [..., k, n]` with broadcast batch axes: one sgemm per batch, or one for all when B is shared. */
@@ -15,26 +14,17 @@ export function nativeMatmul(inputs: CpuArg[], p: unknown, out: OutputMeta): Typ
   if (out.dtype !== "float32" || a.dtype !== "float32" || b.dtype !== "float32") return matmulKernel(inputs, p, out);
   const m = a.shape[a.shape.length - 2], k = a.shape[a.shape.length - 1];
   const n = b.shape[b.shape.length - 1];
-  const batchShape = out.shape.slice(0, -2);
-  const batches = sizeOf(batchShape);
+  const [ia, ib] = matmulBatches(a.shape, b.shape, out.shape);
+  const batches = ia.length;
   const A = a.data as Float32Array, B = b.data as Float32Array;
   const C = new Float32Array(batches * m * n);
-  const sa = broadcastStrides(a.shape.slice(0, -2), batchShape);
-  const sb = broadcastStrides(b.shape.slice(0, -2), batchShape);
   // B shared by every batch and A's batches contiguous: one product of (batches·m) × k by k × n.
-  if (sb.every((s) => s === 0) && sizeOf(a.shape.slice(0, -2)) === batches) {
+  if (ib.every((j) => j === 0) && ia.every((j, bt) => j === bt)) {
     sgemm("N", "N", batches * m, n, k, 1, A, k, B, n, 0, C, n);
     return C;
   }
-  const bs = stridesOf(batchShape);
   for (let bt = 0; bt < batches; bt++) {
-    let oa = 0, ob = 0;
-    for (let ax = 0, rem = bt; ax < batchShape.length; ax++) {
-      const i = Math.floor(rem / bs[ax]);
-      rem -= i * bs[ax];
-      oa += i * sa[ax];
-      ob += i * sb[ax];
-    }
+    const oa = ia[bt] * m * k, ob = ib[bt] * k * n;
     sgemm(
       "N",
       "N",
@@ -42,9 +32,9 @@ export function nativeMatmul(inputs: CpuArg[], p: unknown, out: OutputMeta): Typ
       n,
       k,
       1,
-      A.subarray(oa * m * k, (oa + 1) * m * k),
+      A.subarray(oa, oa + m * k),
       k,
-      B.subarray(ob * k * n, (ob + 1) * k * n),
+      B.subarray(ob, ob + k * n),
       n,
       0,
       C.subarray(bt * m * n, (bt + 1) * m * n),

@@ -7,10 +7,11 @@
  * values are copied, never computed, so they equal the CPU kernels' exactly.
  * @module
  */
-import type { CpuArg, OutputMeta, TypedArray } from "../kernel_types.ts";
+import type { CpuArg, CpuKernel, OutputMeta, TypedArray } from "../kernel_types.ts";
 import { allocArray } from "../dtype.ts";
-import { broadcastStrides, type Shape, sizeOf, stridesOf } from "../shape.ts";
+import { type Shape, sizeOf, stridesOf } from "../shape.ts";
 import { gather as referenceGather } from "../cpu/strided.ts";
+import { gatherKernels } from "../cpu/movement.ts";
 import { collapse, forEachRow } from "./layout.ts";
 
 /** Below this many elements a row is copied by a loop: `set` on a fresh `subarray` costs more. */
@@ -39,43 +40,16 @@ function gather(src: TypedArray, offset: number, strides: readonly number[], sha
   else forEachRow(c, (o) => copyRow(src, offset + o[1], step, n, out, o[0]));
 }
 
+const KERNELS = gatherKernels(gather);
+
 /** Output axis i reads input axis `perm[i]`. */
-export function nativePermute([a]: CpuArg[], p: { perm: number[] }, out: OutputMeta): TypedArray {
-  const s = stridesOf(a.shape);
-  const r = allocArray(out.dtype, a.data.length);
-  gather(a.data, 0, p.perm.map((ax) => s[ax]), out.shape, r);
-  return r;
-}
-
+export const nativePermute: CpuKernel<{ perm: number[] }> = KERNELS.permute;
 /** Copies the box `[starts, starts + out.shape)`. */
-export function nativeSlice([a]: CpuArg[], p: { starts: number[] }, out: OutputMeta): TypedArray {
-  const s = stridesOf(a.shape);
-  const offset = p.starts.reduce((acc, st, i) => acc + st * s[i], 0);
-  const r = allocArray(out.dtype, sizeOf(out.shape));
-  gather(a.data, offset, s, out.shape, r);
-  return r;
-}
-
-/** Reverses the listed axes (negative strides from the far end). */
-export function nativeFlip([a]: CpuArg[], p: { axes: number[] }, out: OutputMeta): TypedArray {
-  const s = stridesOf(a.shape);
-  let offset = 0;
-  const strides = s.map((st, i) => {
-    if (!p.axes.includes(i)) return st;
-    offset += (a.shape[i] - 1) * st;
-    return -st;
-  });
-  const r = allocArray(out.dtype, a.data.length);
-  gather(a.data, offset, strides, out.shape, r);
-  return r;
-}
-
+export const nativeSlice: CpuKernel<{ starts: number[] }> = KERNELS.slice;
+/** Reverses the listed axes. */
+export const nativeFlip: CpuKernel<{ axes: number[] }> = KERNELS.flip;
 /** Materialises a broadcast. */
-export function nativeExpand([a]: CpuArg[], _p: unknown, out: OutputMeta): TypedArray {
-  const r = allocArray(out.dtype, sizeOf(out.shape));
-  gather(a.data, 0, broadcastStrides(a.shape, out.shape), out.shape, r);
-  return r;
-}
+export const nativeExpand: CpuKernel<unknown> = KERNELS.expand;
 
 /** Writes all of `src` (of `shape`) into `dst` (of `dstShape`) at `origin`. */
 function copyBox(src: TypedArray, shape: Shape, dst: TypedArray, dstShape: Shape, origin: readonly number[]): void {
