@@ -13,7 +13,7 @@
  */
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { loadDataset } from "../data/mod.ts";
+import { loadDataset, parseRoi } from "../data/mod.ts";
 import { getBackend } from "../tensor/mod.ts";
 import {
   appendResult,
@@ -78,6 +78,9 @@ const TRAIN_FORWARD = [
   "label-map",
   "frozen-dropout",
   "backend",
+  "pos-fraction",
+  "roi",
+  "roi-margin",
 ] as const;
 /** Flags handed to every cell's `lorapt predict`. */
 const PREDICT_FORWARD = ["min-mm3", "overlap", "no-second-softmax"] as const;
@@ -202,7 +205,28 @@ function checkSettings(v: FlagValues): Record<string, unknown> {
     minMm3: num(v, "min-mm3", { min: 0 }),
     overlap: num(v, "overlap", { min: 0, max: 0.99 }),
     secondSoftmax: !flag(v, "no-second-softmax"),
+    ...cropSettings(v),
   };
+}
+
+/** `--pos-fraction`, `--roi`, `--roi-margin` as given (each cell resolves auto for its crop and labels). */
+function cropSettings(v: FlagValues): Record<string, unknown> {
+  const p = need(v, "pos-fraction");
+  if (p !== "auto") {
+    const x = Number(p);
+    if (p.trim() === "" || !(x >= 0 && x <= 1)) {
+      throw new UsageError(`--pos-fraction "${p}" must be auto or a number in 0..1`);
+    }
+  }
+  const roi = str(v, "roi");
+  if (roi !== undefined && roi !== "auto") {
+    try {
+      parseRoi(roi);
+    } catch (e) {
+      throw new UsageError(`--roi: ${(e as Error).message}`);
+    }
+  }
+  return { posFraction: p, roi: roi ?? null, roiMargin: num(v, "roi-margin", { min: 0 }) };
 }
 
 /** The command-line arguments of `names` as the user set them (booleans when on). */

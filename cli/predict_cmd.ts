@@ -27,6 +27,8 @@ import {
   readNifti,
   removeSmallComponents,
   Rng,
+  type RoiBox,
+  roiSlidingWindowInference,
   slidingWindowInference,
   type Volume,
   writeNifti,
@@ -235,7 +237,7 @@ interface RunRecord {
   model?: { inChannels?: number; outChannels?: number };
   method?: unknown;
   rank?: number;
-  config?: { epochs?: number; ensemble?: number };
+  config?: { epochs?: number; ensemble?: number; roi?: RoiBox | null };
   /** BraTS runs only (cli/train_cmd.ts `bratsData`). */
   brats?: { modalities?: unknown; mergeLabels?: boolean };
 }
@@ -338,17 +340,29 @@ export async function runPredict(v: FlagValues): Promise<string[]> {
   if (!quiet) {
     const inputs = input.modalities ? `, channels ${input.modalities.join(", ")}` : "";
     console.error(
-      `predict: ${list.length} scans${inputs}, ensemble of ${files.map((f) => f.replace(/^.*\//, "")).join(", ")}`,
+      `predict: ${list.length} scans${inputs}, ensemble of ${files.map((f) => f.replace(/^.*\//, "")).join(", ")}` +
+        (record.config?.roi ? `, ROI [${record.config.roi.start}]..[${record.config.roi.end}]` : ""),
     );
   }
   const written: string[] = [];
   for (const job of list) {
     const { channels, reference } = await asUserError(`--input ${job.path}`, () => job.load());
-    const r = await slidingWindowInference(channels, predictors, {
+    const windowOptions = {
       window: window as [number, number, number],
       overlap,
       secondSoftmax: !flag(v, "no-second-softmax"),
-    });
+    };
+    // A run trained with --roi predicts only the windows that meet its box; the rest is background.
+    const roi = record.config?.roi;
+    if (roi && roi.end.some((e, a) => e > channels[0].shape[a])) {
+      throw new UsageError(
+        `--input ${job.path}: shape [${channels[0].shape}] does not hold the run's ROI [${roi.start}]..[${roi.end}] ` +
+          `(${configPath}); --roi assumes scans co-registered to the training grid`,
+      );
+    }
+    const r = roi
+      ? await roiSlidingWindowInference(channels, predictors, roi, windowOptions)
+      : await slidingWindowInference(channels, predictors, windowOptions);
     // Small components of the whole foreground (every class together) go; the kept voxels keep their class.
     const keep = minMm3 > 0
       ? removeSmallComponents(r.labels.data, r.labels.shape, { minMm3, spacing: reference.spacing })

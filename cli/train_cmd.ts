@@ -34,9 +34,17 @@ import {
   writeSplit,
 } from "../data/mod.ts";
 import type { BratsSubject } from "../data/mod.ts";
-import { parseLabelMap } from "../data/mod.ts";
+import { parseLabelMap, parseRoi } from "../data/mod.ts";
 import { useBackend } from "../tensor/mod.ts";
-import { METHODS, prepareMethod, train, type TrainConfig, type TrainResult } from "../train/mod.ts";
+import {
+  METHODS,
+  parsePosFraction,
+  prepareMethod,
+  resolveRoi,
+  train,
+  type TrainConfig,
+  type TrainResult,
+} from "../train/mod.ts";
 import type { LazySamples, TrainSample } from "../train/loop.ts";
 import type { UNETR, UnetrConfig } from "../models/mod.ts";
 import {
@@ -87,6 +95,17 @@ const TRAIN_FLAGS: Record<string, FlagSpec> = {
   resume: b("continue the run in --out from its resume.safetensors"),
   backend: s("auto (WebGPU when an adapter exists) | cpu | webgpu", "NAME", "auto"),
   quiet: b("no progress display"),
+  "pos-fraction": s(
+    "share of crops centred on a random foreground voxel, 0..1; auto: 0 (uniform) at 128³ crops, else 0.5",
+    "P",
+    "auto",
+  ),
+  roi: s(
+    "draw crops inside a box of co-registered scans: auto (training labels' bounding box + --roi-margin) " +
+      "or x0,y0,z0,x1,y1,z1 (voxels, end exclusive); predict runs only the windows that meet it",
+    "BOX",
+  ),
+  "roi-margin": s("margin of --roi auto around the labels, mm", "MM", "10"),
 };
 
 /** `lorapt pretrain`. */
@@ -148,6 +167,42 @@ function trainConfig(v: FlagValues, crop: [number, number, number]): Partial<Tra
     intensity: !flag(v, "no-intensity"),
     evalEvery: 0,
   };
+}
+
+/**
+ * `--pos-fraction` and `--roi` for crops of size `crop` (`auto` depends on
+ * it) and the training labels (`--roi auto` boxes them). Errors name the flag.
+ */
+function cropSampling(
+  v: FlagValues,
+  crop: [number, number, number],
+  labels: readonly Volume[] | null,
+): Pick<TrainConfig, "posFraction" | "roi"> {
+  const margin = num(v, "roi-margin", { min: 0 });
+  let posFraction: number;
+  try {
+    posFraction = parsePosFraction(need(v, "pos-fraction"), crop);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const roi = str(v, "roi");
+  try {
+    // labels null: only check the flag's form (before any file is read).
+    if (labels === null) return { posFraction, roi: roi && roi !== "auto" ? parseRoi(roi) : null };
+    return { posFraction, roi: resolveRoi(roi, labels, margin) };
+  } catch (e) {
+    throw new UsageError(`--roi ${str(v, "roi")}: ${(e as Error).message}`);
+  }
+}
+
+/** The labels that `--roi` is checked against or boxes (lazy samples are read once, for `--roi auto` only). */
+async function sampleLabels(v: FlagValues, samples: readonly TrainSample[] | LazySamples): Promise<Volume[]> {
+  if (str(v, "roi") === undefined) return [];
+  if (Array.isArray(samples)) return (samples as readonly TrainSample[]).map((x) => x.label!);
+  if (str(v, "roi") !== "auto") return [];
+  const lazy = samples as LazySamples, out: Volume[] = [];
+  for (let i = 0; i < lazy.length; i++) out.push((await lazy.load(i)).label!);
+  return out;
 }
 
 async function readDataset(v: FlagValues): Promise<{ root: string; labelled: Subject[]; lists?: Split }> {
@@ -366,6 +421,7 @@ export async function runPretrain(v: FlagValues): Promise<TrainCommandResult> {
   }
   const valEvery = num(v, "val-every", { min: 0, integer: true });
   const tc0 = trainConfig(v, [16, 16, 16]); // checks every number before any file is read
+  cropSampling(v, [16, 16, 16], null);
   const root = await existingDir(need(v, "data"), "data");
   const brats = layout === "brats" || (layout === "auto" && await looksLikeBrats(root));
   if (!brats && (str(v, "modalities") !== undefined || flag(v, "three-class"))) {
@@ -389,6 +445,7 @@ export async function runPretrain(v: FlagValues): Promise<TrainCommandResult> {
     ...tc0,
     crop: imgTriple(config),
     evalEvery: data.valid.length > 0 ? valEvery : 0,
+    ...cropSampling(v, imgTriple(config), await sampleLabels(v, data.samples)),
   };
   const model = buildUnetr(config, tc.seed!);
   const { trainable, report } = await prepareMethod(model, { method: "full" });
@@ -445,6 +502,7 @@ export async function runFinetune(v: FlagValues): Promise<TrainCommandResult> {
   const rank = num(v, "rank", { min: 1, integer: true });
   const frozenDropout = choice(v, "frozen-dropout", ["train", "off"] as const);
   const checked = trainConfig(v, [16, 16, 16]);
+  cropSampling(v, [16, 16, 16], null);
   const nTrain = num(v, "train-size", { min: 1, integer: true });
   const labelMap = str(v, "label-map") ? parseLabelMap(str(v, "label-map")!) : undefined;
   const backendName = choice(v, "backend", ["auto", "cpu", "webgpu"] as const);
@@ -456,7 +514,7 @@ export async function runFinetune(v: FlagValues): Promise<TrainCommandResult> {
   const backend = await useBackend(backendName);
   const pre = await readPretrained(pretrainedPath);
   const config = pre.config ?? presetConfig(need(v, "model"));
-  const tc = { ...checked, crop: imgTriple(config), frozenDropout };
+  let tc: Partial<TrainConfig> = { ...checked, crop: imgTriple(config), frozenDropout };
   let split: Split;
   if (flag(v, "use-lists")) {
     if (!lists) throw new UsageError(`--use-lists: ${root} has no train.txt`);
@@ -467,6 +525,7 @@ export async function runFinetune(v: FlagValues): Promise<TrainCommandResult> {
   const train_ = labelled.filter((x) => split.train.includes(x.id));
   const samples = [];
   for (const subj of train_) samples.push(toSample(await loadPreprocessed(subj, labelMap)));
+  tc = { ...tc, ...cropSampling(v, imgTriple(config), samples.map((x) => x.label!)) };
   const base = buildUnetr(config, tc.seed!, pre.weights, `--pretrained ${pretrainedPath}`);
   const prepared = await asUserError(`--method ${method}`, () => prepareMethod(base, { method, rank }));
   await writeSplit(dir, split, { dataset: root });

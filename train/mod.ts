@@ -45,6 +45,7 @@ export type { LazySamples, TrainConfig, TrainingModel, TrainOptions, TrainResult
 export { formatDuration, ProgressBar } from "./progress.ts";
 export type { ProgressOptions, ProgressUpdate } from "./progress.ts";
 export { runVersions } from "./versions.ts";
+export { autoPosFraction, DEFAULT_POS_FRACTION, PAPER_CROP, parsePosFraction, resolveRoi } from "./sampling.ts";
 export type { Versions } from "./versions.ts";
 export { ADAPTER_METHODS, BUILTIN_METHODS, builtinTrainable, METHODS, prepareMethod } from "./methods.ts";
 export type { MethodOptions, PreparedMethod } from "./methods.ts";
