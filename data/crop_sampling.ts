@@ -172,7 +172,9 @@ const padStart = (n: number, size: number) => -Math.floor((size - n) / 2);
  *   along axes where the ROI is smaller than the crop), clipped to the volume.
  *
  * Without ROI and with `posFraction` 0 it draws exactly as `randomCropStart`,
- * so uniform runs replay as before.
+ * so uniform runs replay as before; a volume no larger than the crop on
+ * every axis has one possible start and draws as `randomCropStart` whatever
+ * `posFraction`.
  *
  * @example
  * ```ts
@@ -194,6 +196,11 @@ export function sampleCropStart(
   const p = options.posFraction ?? 0, roi = options.roi ?? null;
   if (!(p >= 0 && p <= 1)) throw new RangeError(`sampleCropStart: posFraction ${p} must be in [0, 1]`);
   if (roi) checkRoi(roi, shape, "sampleCropStart");
+  // A volume no larger than the crop has one start: drawn as the uniform sampler draws it (no foreground coin),
+  // so such runs (phantoms as large as the crop) replay as uniform ones.
+  if (shape.every((n, a) => n <= size[a])) {
+    return shape.map((n, a) => (n === size[a] ? rng.int(0, 0) : padStart(n, size[a]))) as Shape3;
+  }
   if (p > 0 && label && rng.uniform() < p) {
     const fg = foregroundIndices(label, roi);
     if (fg.length > 0) {

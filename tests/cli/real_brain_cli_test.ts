@@ -66,6 +66,41 @@ Deno.test("lorapt data real-brain -n 2 writes both layouts on the requested grid
 });
 
 Deno.test({
+  name: "lorapt pretrain reads the --task tumour set; --roi auto boxes its lesions, --pos-fraction auto is 0.5",
+  sanitizeResources: false,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      await fakeTemplates(dir);
+      const data = ["data", "real-brain", "--out", `${dir}/set`, "-n", "2", "--task", "tumour", "--voxel-size", "4"];
+      assert.equal(await main([...data, "--templates", dir, "--quiet"], io([])), 0);
+      const pre = ["pretrain", "--data", `${dir}/set`, "--model", "unetr-tiny", "--img-size", "16", "--epochs", "1"];
+      pre.push("--batch-size", "1", "--val-every", "0", "--roi", "auto", "--out", `${dir}/run`, "--quiet");
+      const errors: string[] = [];
+      assert.equal(await main([...pre, "--backend", "cpu"], io(errors)), 0, errors.join("\n"));
+      const record = JSON.parse(await Deno.readTextFile(`${dir}/run/config.json`));
+      assert.deepEqual(record.train, ["sub1", "sub2"]);
+      assert.equal(record.config.posFraction, 0.5);
+      const roi = record.config.roi;
+      for (const id of ["sub1", "sub2"]) {
+        const l = await readNifti(`${dir}/set/${id}/${id}_mask.nii.gz`);
+        const [X, Y] = l.shape;
+        for (let p = 0; p < l.data.length; p++) {
+          if (!l.data[p]) continue;
+          const q = [p % X, Math.floor(p / X) % Y, Math.floor(p / (X * Y))];
+          assert.ok(
+            q.every((v, a) => v >= roi.start[a] && v < roi.end[a]),
+            `${id}: lesion voxel [${q}] outside the ROI`,
+          );
+        }
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
   name: "finetune records --pos-fraction and --roi auto in config.json; predict runs only the windows at the ROI",
   sanitizeResources: false,
   fn: async () => {

@@ -86,6 +86,13 @@ Deno.test("posFraction 0 without ROI draws exactly as randomCropStart (uniform r
   assert.deepEqual(x, y);
 });
 
+Deno.test("a volume no larger than the crop draws as the uniform sampler, whatever posFraction (phantoms replay)", () => {
+  const label = makeVolume(new Uint8Array(6 * 8 * 8).fill(1), [6, 8, 8]), rng = new Rng(1), twin = new Rng(1);
+  assert.deepEqual(sampleCropStart([6, 8, 8], [8, 8, 8], rng, label, { posFraction: 1 }), [-1, 0, 0]);
+  assert.deepEqual(randomCropStart([6, 8, 8], [8, 8, 8], twin), [-1, 0, 0]);
+  assert.equal(rng.next(), twin.next());
+});
+
 Deno.test("with an ROI uniform crops lie inside it, or contain it along axes where it is smaller", () => {
   const roi: RoiBox = { start: [5, 10, 2], end: [25, 14, 20] }, rng = new Rng(5);
   const seen = [new Set<number>(), new Set<number>(), new Set<number>()];
