@@ -113,7 +113,20 @@ export interface CropSamplingRequest {
   roiMargin?: number;
 }
 
-/** The label volumes of training samples (lazy ones are read once each). */
+/**
+ * The label volumes of training samples (lazy ones are read once each).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { makeVolume } from "../data/mod.ts";
+ * import { sampleLabels } from "./sampling.ts";
+ * const image = makeVolume(new Float32Array(8), [2, 2, 2]), label = makeVolume(new Uint8Array(8), [2, 2, 2]);
+ * const lazy = { length: 2, load: () => Promise.resolve({ image, label }) };
+ * assert.equal((await sampleLabels(lazy)).length, 2);
+ * assert.equal((await sampleLabels([{ image, label }]))[0], label);
+ * ```
+ */
 export async function sampleLabels(samples: readonly TrainSample[] | LazySamples): Promise<Volume[]> {
   if (Array.isArray(samples)) return (samples as readonly TrainSample[]).map((x) => x.label!);
   const lazy = samples as LazySamples, out: Volume[] = [];
@@ -124,6 +137,14 @@ export async function sampleLabels(samples: readonly TrainSample[] | LazySamples
 /**
  * Checks a {@link CropSamplingRequest}'s form, before any file is read;
  * errors are {@link InputError}s of `posFraction`, `roi` or `roiMargin`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkCropSampling } from "./sampling.ts";
+ * checkCropSampling({ posFraction: "auto", roi: { start: [0, 0, 0], end: [8, 8, 8] } });
+ * assert.throws(() => checkCropSampling({ posFraction: 2 }), /posFraction "2" must be auto or a number in 0\.\.1/);
+ * ```
  */
 export function checkCropSampling(request: CropSamplingRequest): void {
   const { posFraction: p = "auto", roi = null, roiMargin = DEFAULT_ROI_MARGIN_MM } = request;
