@@ -35,6 +35,8 @@ export interface FlagSpec {
   value?: string;
   /** Default (shown in help). */
   default?: string | boolean;
+  /** One-letter alias, e.g. `n` for `-n`. */
+  short?: string;
 }
 
 /** A subcommand: name, one-line summary, flags. */
@@ -55,7 +57,7 @@ export type FlagValues = Record<string, string | boolean | undefined>;
 /** The `--help` text of a command. */
 export function helpText(spec: CommandSpec): string {
   const rows = Object.entries(spec.flags).map(([name, f]) => {
-    const left = `--${name}${f.type === "string" ? ` ${f.value ?? "VALUE"}` : ""}`;
+    const left = `${f.short ? `-${f.short}, ` : ""}--${name}${f.type === "string" ? ` ${f.value ?? "VALUE"}` : ""}`;
     const def = f.default !== undefined && f.default !== false ? ` (default: ${f.default})` : "";
     return [left, f.help + def];
   });
@@ -84,11 +86,12 @@ export function helpText(spec: CommandSpec): string {
  * ```
  */
 export function parseFlags(spec: CommandSpec, args: string[]): FlagValues | null {
-  const options: Record<string, { type: "string" | "boolean"; default?: string | boolean }> = {
+  const options: Record<string, { type: "string" | "boolean"; default?: string | boolean; short?: string }> = {
     help: { type: "boolean" },
   };
   for (const [name, f] of Object.entries(spec.flags)) {
     options[name] = f.default === undefined ? { type: f.type } : { type: f.type, default: f.default };
+    if (f.short) options[name].short = f.short;
   }
   // `--rank -1`: parseArgs takes "-1" for a flag and calls the value ambiguous; as `--rank=-1` it is the value.
   const joined: string[] = [];

@@ -23,9 +23,24 @@
  * and a short schedule needs larger steps than the protocol's 1e-3: the
  * numbers show the pipeline working, not the paper's accuracy. Every number is
  * deterministic given `--seed` (and the backend).
+ *
+ * `--real` runs the same steps on the real-brain set (`lorapt data
+ * real-brain`, built under `<out>/data/` from Debian's mricron-data): 5
+ * training and 3 test subjects on the 182×218×182 MNI grid, crops
+ * foreground-aware (`--pos-fraction auto`) inside `--roi auto`, so that
+ * prediction runs only the windows around the hippocampus; with `--pretrain`
+ * it pre-trains on the real-brain tumour proxy instead of tumour phantoms.
+ * `--quick` stays on phantoms.
  * @module
  */
-import { checkLabel, makePhantomDataset, readNifti } from "../data/mod.ts";
+import {
+  checkLabel,
+  loadRealBrainTemplate,
+  makePhantomDataset,
+  makeRealBrainDataset,
+  MissingTemplateError,
+  readNifti,
+} from "../data/mod.ts";
 import { BACKEND_CHOICES, type BackendChoice, useBackend } from "../tensor/mod.ts";
 import { formatDuration, METHODS, PAPER_RANKS } from "../train/mod.ts";
 import { PEFT_METHODS } from "../peft/mod.ts";
@@ -82,6 +97,10 @@ export const DEMO: CommandSpec = {
     },
     pretrained: { type: "string", value: "FILE", help: "start from these weights instead of the shipped ones" },
     pretrain: { type: "boolean", help: "pre-train on tumour phantoms first instead of loading weights" },
+    real: {
+      type: "boolean",
+      help: "run on the real-brain set (lorapt data real-brain; needs apt-get install mricron-data), not phantoms",
+    },
     "pretrain-epochs": { type: "string", value: "E", help: "epochs of --pretrain", default: "20" },
     epochs: { type: "string", value: "E", help: "fine-tuning epochs (default: 4 for unetr-small, 12 for unetr-tiny)" },
     size: { type: "string", value: "N", help: "phantom grid size (default: 64 for unetr-small, 40 for unetr-tiny)" },
@@ -191,6 +210,19 @@ export async function runDemo(v: FlagValues): Promise<DemoResult> {
     throw new UsageError(`--model "${model}" is not one of ${Object.keys(DEMO_MODELS).join(", ")}`);
   }
   const small = model === "unetr-small";
+  const real = flag(v, "real");
+  if (real && quick) throw new UsageError("--quick runs on phantoms only; drop --real or --quick");
+  if (real && v.size !== undefined) throw new UsageError("--size sets the phantom grid; --real scans are 182×218×182");
+  if (real) {
+    try {
+      await loadRealBrainTemplate();
+    } catch (e) {
+      if (!(e instanceof MissingTemplateError)) throw e;
+      throw new UsageError(
+        "--real needs Debian's mricron-data (apt-get install mricron-data); `lorapt demo` runs on phantoms",
+      );
+    }
+  }
   const size = v.size === undefined ? DEMO_MODELS[model].size : num(v, "size", { min: small ? 64 : 32, integer: true });
   const seed = String(num(v, "seed", { integer: true }));
   const backendFlag = need(v, "backend");
@@ -210,34 +242,57 @@ export async function runDemo(v: FlagValues): Promise<DemoResult> {
     ? (small ? 4 : 12)
     : num(v, "epochs", { min: 1, integer: true });
   const loss = choice(v, "loss", ["dice", "dice-ce"] as const);
-  const nTrain = 5, nTest = quick ? 1 : 5, nTumour = 6;
-  const minMm3 = Math.round(15 * (size / 40) ** 3);
+  const nTrain = 5, nTest = quick ? 1 : real ? 3 : 5, nTumour = 6;
+  // Real scans: the protocol's 200 mm³ (a hippocampus is thousands of mm³).
+  const minMm3 = real ? 200 : Math.round(15 * (size / 40) ** 3);
+  const kind = real ? "real-brain scan" : "phantom";
   const backend = await useBackend(backendFlag as BackendChoice);
   const say = (m: string) => console.log(m);
-  say(`lorapt demo: ${model} on ${size}³ phantoms, backend ${backend}, seed ${seed}, output in ${out}/`);
+  say(
+    `lorapt demo: ${model} on ${real ? "real-brain scans (182×218×182)" : `${size}³ phantoms`}, backend ${backend}, ` +
+      `seed ${seed}, output in ${out}/`,
+  );
   for (const d of ["data", "pretrain", "report", ...methods]) await removeIfThere(`${out}/${d}`);
 
-  say(`\n1. phantoms: ${nTrain + nTest} hippocampus scans → ${out}/data/`);
+  say(`\n1. ${real ? "real-brain set" : "phantoms"}: ${nTrain + nTest} hippocampus scans → ${out}/data/`);
   const common = { size, seed: Number(seed), layout: "authors" as const };
   const hippo = `${out}/data/hippocampus`;
-  await makePhantomDataset({ ...common, task: "hippocampus", n: nTrain + nTest, dir: hippo });
+  const progress = (p: { id: string; done: number; n: number; seconds: number }) =>
+    say(`   ${p.id} (${p.done}/${p.n}) ${formatDuration(p.seconds)}`);
+  if (real) {
+    await makeRealBrainDataset({ out: hippo, n: nTrain + nTest, seed: Number(seed), onProgress: progress });
+  } else {
+    await makePhantomDataset({ ...common, task: "hippocampus", n: nTrain + nTest, dir: hippo });
+  }
 
   // Batch 1: 5 updates per epoch (batch 2 gives 2, drop_last as the authors); see the module note.
   const trainFlags = ["--batch-size", "1", "--seed", seed, "--backend", backendFlag];
   trainFlags.push("--checkpoint-every", "0", "--ensemble", "1");
+  // Real scans: crops near the hippocampus half of the time, inside the training labels' box (+10 mm).
+  if (real) trainFlags.push("--pos-fraction", "auto", "--roi", "auto");
   let pretrained = str(v, "pretrained");
   if (flag(v, "pretrain")) {
     // Cross-entropy + Dice (measured at seed 1000) left a backbone that both full fine-tuning and LoRA-PT
     // fine-tune better from than a Dice-only pre-training.
-    say(`\n2. pre-training ${model} on ${nTumour} tumour phantoms for ${pretrainEpochs} epochs → ${out}/pretrain/`);
-    await makePhantomDataset({
-      ...common,
-      task: "tumour",
-      n: nTumour,
-      dir: `${out}/data/tumour`,
-      nTrain: nTumour,
-      nValid: 0,
-    });
+    say(`\n2. pre-training ${model} on ${nTumour} tumour ${kind}s for ${pretrainEpochs} epochs → ${out}/pretrain/`);
+    if (real) {
+      await makeRealBrainDataset({
+        out: `${out}/data/tumour`,
+        n: nTumour,
+        seed: Number(seed),
+        task: "tumour",
+        onProgress: progress,
+      });
+    } else {
+      await makePhantomDataset({
+        ...common,
+        task: "tumour",
+        n: nTumour,
+        dir: `${out}/data/tumour`,
+        nTrain: nTumour,
+        nValid: 0,
+      });
+    }
     const pre = await run(PRETRAIN, [
       ...["--data", `${out}/data/tumour`, "--model", model, "--epochs", String(pretrainEpochs)],
       ...["--out", `${out}/pretrain`, "--loss", "dice-ce", "--lr", "3e-3", ...trainFlags],
@@ -256,7 +311,7 @@ export async function runDemo(v: FlagValues): Promise<DemoResult> {
   }
 
   say(
-    `\n3. fine-tuning on ${nTrain} hippocampus phantoms for ${finetuneEpochs} epochs, ${nTest} held out: ` +
+    `\n3. fine-tuning on ${nTrain} hippocampus ${kind}s for ${finetuneEpochs} epochs, ${nTest} held out: ` +
       methods.map((m) => `${m} (lr ${demoLr(m, model)}${PAPER_RANKS[m] ? `, rank ${PAPER_RANKS[m]}` : ""})`).join(", "),
   );
   const rows: DemoRow[] = [];
@@ -272,7 +327,7 @@ export async function runDemo(v: FlagValues): Promise<DemoResult> {
       ...["--loss", loss, "--lr", demoLr(method, model), ...trainFlags],
     ], runFinetune);
     testIds = ft.split?.test ?? testIds;
-    say(`   ${method}: predict the test phantoms → ${runDir}/pred/`);
+    say(`   ${method}: predict the test ${kind}s → ${runDir}/pred/`);
     // Small-component removal sized to the phantoms: at 40³ and 1 mm voxels each hippocampus is only ~28 voxels,
     // so the protocol's 200 mm³ would delete correct predictions; about half a hippocampus removes stray specks.
     await run(PREDICT, [
@@ -306,9 +361,9 @@ export async function runDemo(v: FlagValues): Promise<DemoResult> {
     await renderReport(image, truth, preds, {
       outDir: `${out}/report`,
       caseId: id,
-      pixelsPerMm: 4,
+      pixelsPerMm: real ? 2 : 4,
       surfaceSize: 240,
-      title: `lorapt demo: ${nTest} held-out hippocampus phantoms`,
+      title: `lorapt demo: ${nTest} held-out hippocampus ${kind}s`,
     });
     report = `${out}/report/report.html`;
   }
@@ -316,22 +371,24 @@ export async function runDemo(v: FlagValues): Promise<DemoResult> {
   const seconds = (performance.now() - t0) / 1000;
   const table = demoTable(rows);
   const pre = flag(v, "pretrain")
-    ? `pre-trained here for ${pretrainEpochs} epochs (tumour phantoms)`
+    ? `pre-trained here for ${pretrainEpochs} epochs (tumour ${kind}s)`
     : str(v, "pretrained")
     ? `pre-trained weights ${pretrained}`
     : "shipped tumour-phantom weights";
   const note =
-    `${model}, ${size}³ phantoms, ${pre}, fine-tune ${finetuneEpochs} epoch(s) with ${loss} on ${nTrain} scans, ` +
+    `${model}, ${
+      real ? "real-brain scans (--pos-fraction auto, --roi auto)" : `${size}³ phantoms`
+    }, ${pre}, fine-tune ${finetuneEpochs} epoch(s) with ${loss} on ${nTrain} scans, ` +
     `${nTest} test scan(s), components < ${minMm3} mm³ removed, seed ${seed}, backend ${backend}, ` +
     `${formatDuration(seconds)} in all.`;
   await Deno.writeTextFile(`${out}/table.md`, `${table}\n\n${note}\n`);
-  say(`\n5. results on the ${nTest} held-out hippocampus phantoms (mean over scans):\n\n${table}\n\n${note}`);
+  say(`\n5. results on the ${nTest} held-out hippocampus ${kind}s (mean over scans):\n\n${table}\n\n${note}`);
   say(`\nwritten under ${out}/:`);
   say(`  table.md                 this table`);
   say(`  report/report.html       slices and 3-D renderings of every test case under every method`);
   say(`  <method>/pred/*.nii.gz   predicted label maps; metrics.csv and summary.json beside them`);
   say(`  <method>/                config.json, split.json, log.jsonl, checkpoints`);
-  say(`  data/                    the phantoms${flag(v, "pretrain") ? "; pretrain/: the pre-training run" : ""}`);
+  say(`  data/                    the ${kind}s${flag(v, "pretrain") ? "; pretrain/: the pre-training run" : ""}`);
   return { out, rows, report, seconds };
 }
 

@@ -26,6 +26,7 @@ import { BACKEND_CHOICES, getBackend, useBackend } from "../tensor/mod.ts";
 import {
   appendResult,
   configDifferences,
+  type CropSamplingRequest,
   evaluate,
   expandGrid,
   EXPERIMENT_PRESETS,
@@ -66,7 +67,7 @@ import {
   str,
   UsageError,
 } from "./args.ts";
-import { FINETUNE, sharedTrainConfig } from "./train_cmd.ts";
+import { cropSamplingFlags, FINETUNE, sharedTrainConfig } from "./train_cmd.ts";
 import { PREDICT } from "./predict_cmd.ts";
 import { writeMetrics } from "./eval_cmd.ts";
 import { libraryCall, MODEL_NAMES } from "./model_io.ts";
@@ -93,6 +94,9 @@ const CELL_TRAIN_FLAGS = [
   "frozen-dropout",
   "backend",
   "force",
+  "pos-fraction",
+  "roi",
+  "roi-margin",
 ] as const;
 /** Predict flags every cell takes. */
 const CELL_PREDICT_FLAGS = ["min-mm3", "overlap", "no-second-softmax"] as const;
@@ -217,12 +221,22 @@ function checkSettings(v: FlagValues): Record<string, unknown> {
     minMm3: num(v, "min-mm3", { min: 0 }),
     overlap: num(v, "overlap", { min: 0, max: 0.99 }),
     secondSoftmax: !flag(v, "no-second-softmax"),
+    ...cropSettings(v),
   };
 }
 
 /** The training settings every cell shares (its seed is its own), from the finetune flags. */
 function cellTrainConfig(v: FlagValues): Partial<TrainConfig> {
   return { ...sharedTrainConfig(v), frozenDropout: choice(v, "frozen-dropout", ["train", "off"] as const) };
+}
+
+/**
+ * `--pos-fraction`, `--roi`, `--roi-margin` as given, for the cells' records
+ * (each cell resolves `auto` for its crop and labels).
+ */
+function cropSettings(v: FlagValues): Record<string, unknown> {
+  const c = cropSamplingFlags(v);
+  return { posFraction: need(v, "pos-fraction"), roi: str(v, "roi") ?? null, roiMargin: c.roiMargin };
 }
 
 const quote = (x: string) => (/^[A-Za-z0-9_./=,:@%+-]+$/.test(x) ? x : `'${x.replace(/'/g, `'\\''`)}'`);
@@ -365,6 +379,8 @@ interface CellContext {
   /** `--force`: train past the memory estimate. */
   force: boolean;
   train: Partial<TrainConfig>;
+  /** The crops' sampling as asked (`--pos-fraction`, `--roi`, `--roi-margin`); each cell's run resolves it. */
+  crops: CropSamplingRequest;
   labelMap: Record<number, number> | undefined;
   predict: { minMm3: number; overlap: number; secondSoftmax: boolean };
   configs: Map<string, Record<string, unknown>>;
@@ -388,6 +404,7 @@ async function runCell(cell: ExperimentCell, ctx: CellContext): Promise<ResultRe
       model: ctx.model,
       force: ctx.force,
       labelMap: ctx.labelMap,
+      ...ctx.crops,
       config: { ...ctx.train, seed: cell.seed },
       resume: true,
       progress: ctx.quiet ? false : {},
@@ -596,6 +613,7 @@ export async function runExperiment(v: FlagValues): Promise<ExperimentRunResult>
     model: str(v, "model") === undefined ? undefined : choice(v, "model", MODEL_NAMES),
     force: flag(v, "force"),
     train: cellTrainConfig(v),
+    crops: cropSamplingFlags(v),
     labelMap: str(v, "label-map") ? parseLabelMap(need(v, "label-map")) : undefined,
     predict: {
       minMm3: num(v, "min-mm3", { min: 0 }),

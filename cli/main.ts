@@ -1,6 +1,6 @@
 /**
  * The `lorapt` command: `pretrain`, `finetune`, `predict`, `eval`, `render`,
- * `view`, `experiment`, `demo`.
+ * `view`, `experiment`, `data`, `demo`.
  * Run it with `deno task lorapt <command> …` or install it with
  * `deno install -A -n lorapt cli/main.ts`.
  *
@@ -21,6 +21,7 @@ import { DEMO, runDemo } from "./demo.ts";
 import { RENDER, runRender } from "./render_cmd.ts";
 import { runView, VIEW } from "./view_cmd.ts";
 import { EXPERIMENT, runExperiment } from "./experiment_cmd.ts";
+import { DATA, runData } from "./data_cmd.ts";
 
 /**
  * Every subcommand with its runner. `positional` names the flag that a
@@ -39,6 +40,7 @@ export const COMMANDS: readonly {
   { spec: RENDER, run: runRender },
   { spec: VIEW, run: runView },
   { spec: EXPERIMENT, run: runExperiment, positional: "experiment" },
+  { spec: DATA, run: runData, positional: "dataset" },
   { spec: DEMO, run: runDemo },
 ];
 

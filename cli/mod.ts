@@ -39,6 +39,7 @@ export {
   slurmScript,
   type SlurmScriptOptions,
 } from "./experiment_cmd.ts";
+export { DATA, DATA_SETS, runData } from "./data_cmd.ts";
 // Types from the layers below that appear in this API, re-exported (types only) so the docs are complete.
-export type { MetricName, MetricSummary, Split, SubjectMetrics } from "../data/mod.ts";
+export type { MetricName, MetricSummary, RealBrainDataset, Split, SubjectMetrics } from "../data/mod.ts";
 export type { TrainResult } from "../train/mod.ts";

@@ -118,7 +118,10 @@ export async function runPredict(v: FlagValues): Promise<string[]> {
         if (quiet) return;
         const inputs = run.modalities ? `, channels ${run.modalities.join(", ")}` : "";
         console.error(
-          `predict: ${scans.length} scans${inputs}, ensemble of ${files.map((f) => f.replace(/^.*\//, "")).join(", ")}`,
+          `predict: ${scans.length} scans${inputs}, ensemble of ${
+            files.map((f) => f.replace(/^.*\//, "")).join(", ")
+          }` +
+            (run.roi ? `, windows meeting the run's ROI [${run.roi.start}]..[${run.roi.end}]` : ""),
         );
       },
       onScan: async (r) => {

@@ -30,14 +30,17 @@ import {
   writeBratsSplit,
 } from "../data/mod.ts";
 import type { BratsSubject } from "../data/mod.ts";
-import { parseLabelMap } from "../data/mod.ts";
+import { parseLabelMap, parseRoi } from "../data/mod.ts";
 import { BACKEND_CHOICES, useBackend } from "../tensor/mod.ts";
 import {
+  type CropSamplingRequest,
   finetune,
   imgTriple,
   METHODS,
   PAPER_RANKS,
   prepareMethod,
+  resolveCropSampling,
+  sampleLabels,
   train,
   type TrainConfig,
   type TrainResult,
@@ -106,6 +109,17 @@ const TRAIN_FLAGS: Record<string, FlagSpec> = {
   force: b("train even when the step's estimated memory exceeds the machine's (else refused with the estimate)"),
   backend: s(BACKEND_HELP, "NAME", "auto"),
   quiet: b("no progress display"),
+  "pos-fraction": s(
+    "share of crops centred on a random foreground voxel, 0..1; auto: 0 (uniform) at 128³ crops, else 0.5",
+    "P",
+    "auto",
+  ),
+  roi: s(
+    "draw crops inside a box of co-registered scans: auto (training labels' bounding box + --roi-margin) " +
+      "or x0,y0,z0,x1,y1,z1 (voxels, end exclusive); predict runs only the windows that meet it",
+    "BOX",
+  ),
+  "roi-margin": s("margin of --roi auto around the labels, mm", "MM", "10"),
 };
 
 /** `lorapt pretrain`. */
@@ -178,6 +192,25 @@ export function sharedTrainConfig(v: FlagValues): Partial<TrainConfig> {
 function trainConfig(v: FlagValues, crop: [number, number, number]): Partial<TrainConfig> {
   const shared = sharedTrainConfig(v);
   return { ...shared, crop, seed: num(v, "seed", { integer: true }) };
+}
+
+/**
+ * `--pos-fraction`, `--roi` and `--roi-margin` as asked (`auto` stays
+ * `auto`: the run resolves it for its crop and labels); a malformed value is
+ * a UsageError naming the flag.
+ */
+export function cropSamplingFlags(v: FlagValues): CropSamplingRequest {
+  const p = need(v, "pos-fraction");
+  const x = Number(p);
+  if (p !== "auto" && (p.trim() === "" || !(x >= 0 && x <= 1))) {
+    throw new UsageError(`--pos-fraction "${p}" must be auto or a number in 0..1`);
+  }
+  const roi = str(v, "roi");
+  return {
+    posFraction: p === "auto" ? "auto" : x,
+    roi: roi === undefined ? null : roi === "auto" ? "auto" : userValue(`--roi ${roi}`, () => parseRoi(roi)),
+    roiMargin: num(v, "roi-margin", { min: 0 }),
+  };
 }
 
 function outDir(v: FlagValues): string {
@@ -340,6 +373,7 @@ export async function runPretrain(v: FlagValues): Promise<TrainCommandResult> {
   }
   const valEvery = num(v, "val-every", { min: 0, integer: true });
   const tc0 = trainConfig(v, [16, 16, 16]); // checks every number before any file is read
+  const crops = cropSamplingFlags(v);
   const root = await existingDir(need(v, "data"), "data");
   const brats = layout === "brats" || (layout === "auto" && await looksLikeBrats(root));
   if (!brats && (str(v, "modalities") !== undefined || flag(v, "three-class"))) {
@@ -364,6 +398,10 @@ export async function runPretrain(v: FlagValues): Promise<TrainCommandResult> {
     crop: imgTriple(config),
     evalEvery: data.valid.length > 0 ? valEvery : 0,
   };
+  // --roi auto boxes the training labels (lazy BraTS samples are read once for it, and only for it).
+  const samples = data.samples;
+  const labels = Array.isArray(samples) ? await sampleLabels(samples) : () => sampleLabels(samples);
+  Object.assign(tc, await libraryCall(() => resolveCropSampling(crops, tc.crop!, labels)));
   const model = buildUnetr(config, tc.seed!);
   const { trainable, report } = await prepareMethod(model, { method: "full" });
   const quiet = flag(v, "quiet");
@@ -403,6 +441,8 @@ export async function runPretrain(v: FlagValues): Promise<TrainCommandResult> {
         recipe: "spec training-protocol.md §1: settings beyond the data are 'as in the original UNETR paper' and " +
           "not specified there; this run uses the values in config (the library's training defaults unless overridden)",
         train: data.train,
+        // As asked; config.posFraction and config.roi hold the values resolved from it.
+        cropSampling: crops,
         validation: {
           subjects: data.valid,
           every: tc.evalEvery,
@@ -432,6 +472,7 @@ export async function runFinetune(v: FlagValues): Promise<TrainCommandResult> {
   const trainSize = num(v, "train-size", { min: 1, integer: true });
   const labelMap = labelMapFlag(v);
   const maxVoxels = num(v, "max-voxels", { min: 1, integer: true });
+  const crops = cropSamplingFlags(v);
   const backendName = choice(v, "backend", BACKEND_CHOICES);
   const model = str(v, "model"); // absent: the weights' own, else unetr
   if (model !== undefined && !(MODEL_NAMES as readonly string[]).includes(model)) presetConfig(model); // names --model
@@ -450,6 +491,7 @@ export async function runFinetune(v: FlagValues): Promise<TrainCommandResult> {
         useLists: flag(v, "use-lists"),
         model,
         labelMap,
+        ...crops,
         config: { ...config, frozenDropout },
         resume: flag(v, "resume"),
         overwrite: flag(v, "overwrite"),

@@ -133,5 +133,46 @@ export {
   windowPositions,
   windowStarts,
 } from "./inference.ts";
+export {
+  checkRoi,
+  type CropSamplingOptions,
+  foregroundIndices,
+  parseRoi,
+  type RoiBox,
+  roiFromLabels,
+  sampleCropStart,
+} from "./crop_sampling.ts";
+export { roiRegion, roiSlidingWindowInference } from "./roi_inference.ts";
+export {
+  bsplineField,
+  type Deformation,
+  type DeformationOptions,
+  deformedPositions,
+  displacedIndices,
+  type Grid,
+  gridIndices,
+  indexToSource,
+  invertAffine,
+  MAX_BSPLINE_FRACTION,
+  MNI152_1MM,
+  randomDeformation,
+  resampleToGrid,
+  sampleVolume,
+} from "./resample.ts";
+export {
+  AICHA_HIPPOCAMPUS,
+  loadRealBrainTemplate,
+  makeRealBrainDataset,
+  makeRealBrainSubject,
+  MissingTemplateError,
+  MRICRON_TEMPLATES,
+  REAL_BRAIN_FILES,
+  type RealBrainDataset,
+  type RealBrainDatasetOptions,
+  type RealBrainSubject,
+  type RealBrainSubjectOptions,
+  type RealBrainTask,
+  type RealBrainTemplate,
+} from "./real_brain.ts";
 /** The seeded generator every transform draws from (re-exported for the types above). */
 export { Rng } from "../tensor/random.ts";

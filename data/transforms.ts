@@ -11,6 +11,7 @@
  */
 import type { Rng } from "../tensor/random.ts";
 import type { Shape3, Volume } from "./volume.ts";
+import { type RoiBox, sampleCropStart } from "./crop_sampling.ts";
 
 /** An image with an optional label map on the same grid. */
 export interface Sample {
@@ -171,6 +172,13 @@ export function flipVolume<T extends Volume>(volume: T, axis: 0 | 1 | 2): T {
 export interface RandomCropOptions {
   /** Crop size; a number means a cube. Default 128 (paper §4.3; small configs use 32 or 64). */
   size?: number | Shape3;
+  /**
+   * Probability of a crop centred on a random foreground voxel of the label
+   * (`sampleCropStart` in crop_sampling.ts). Default 0: uniform crops, the paper's.
+   */
+  posFraction?: number;
+  /** Draw crops inside this voxel box (co-registered scans). Default none. */
+  roi?: RoiBox | null;
 }
 
 /**
@@ -195,6 +203,8 @@ export function randomCropStart(shape: Shape3, size: Shape3, rng: Rng): Shape3 {
 /**
  * Random crop of image and label at one offset (paper §4.3; the authors' `data/BraTS.py`), zero-padding
  * the axes where the volume is smaller than the crop (pad-if-smaller).
+ * With `posFraction` or `roi` the offset is foreground-aware
+ * (`sampleCropStart`, crop_sampling.ts).
  *
  * @example
  * ```ts
@@ -214,8 +224,14 @@ export function randomCrop(options: RandomCropOptions = {}): Transform {
   if (!size.every((n) => Number.isInteger(n) && n > 0)) {
     throw new RangeError(`randomCrop: size [${size}] must be positive integers`);
   }
+  const posFraction = options.posFraction ?? 0, roi = options.roi ?? null;
+  if (!(posFraction >= 0 && posFraction <= 1)) {
+    throw new RangeError(`randomCrop: posFraction ${posFraction} must be in [0, 1]`);
+  }
   return function randomCrop(sample, rng) {
-    const start = randomCropStart(sample.image.shape, size, rng);
+    const start = posFraction > 0 || roi
+      ? sampleCropStart(sample.image.shape, size, rng, sample.label, { posFraction, roi })
+      : randomCropStart(sample.image.shape, size, rng);
     const image = cropOrPad(sample.image, start, size);
     return sample.label ? { image, label: cropOrPad(sample.label, start, size) } : { image };
   };

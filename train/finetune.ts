@@ -7,7 +7,8 @@
  * `log.jsonl`, checkpoints). The run folder's rules (`run_folder.ts`) hold:
  * a fresh run needs an empty folder (or `overwrite`), and a resume refuses
  * any change of the data, pre-trained weights, model, method, rank, label
- * map or split (the run's fingerprint).
+ * map or split (the run's fingerprint) or of the training config, which
+ * holds the crops' resolved `posFraction` and `roi` (`sampling.ts`).
  * @module
  */
 import {
@@ -32,10 +33,16 @@ import { type PreparedMethod, prepareMethod } from "./methods.ts";
 import type { ProgressOptions } from "./progress.ts";
 import { buildUnetr, MODEL_KEY, presetConfig, pretrainedConfig, readPretrained } from "./pretrained.ts";
 import { imgTriple } from "./validation.ts";
+import { checkCropSampling, type CropSamplingRequest, DEFAULT_ROI_MARGIN_MM, resolveCropSampling } from "./sampling.ts";
 import { InputError, inputErrors } from "./input_error.ts";
 
-/** What {@link finetune} does; only `data`, `pretrained` and `out` are required. */
-export interface FinetuneOptions {
+/**
+ * What {@link finetune} does; only `data`, `pretrained` and `out` are
+ * required. The crops (`posFraction`, `roi`, `roiMargin` of
+ * {@link CropSamplingRequest}) are resolved for the model's input size and
+ * the training labels, and recorded in the run's config.
+ */
+export interface FinetuneOptions extends CropSamplingRequest {
   /** Dataset folder: the authors' `subN/` layout or MSD `dataset.json`. */
   data: string;
   /** Pre-trained weights: a lorapt `.safetensors` (it records its UNETR config) or the authors' `.pth`. */
@@ -54,8 +61,11 @@ export interface FinetuneOptions {
   model?: string | UnetrConfig;
   /** Label values to merge, e.g. `{ 37: 1, 38: 1 }`. */
   labelMap?: Record<number, number>;
-  /** Training settings (epochs, lr, seed, …) over the library's defaults; the crop is the model's input size. */
-  config?: Partial<Omit<TrainConfig, "crop">>;
+  /**
+   * Training settings (epochs, lr, seed, …) over the library's defaults; the crop is the model's input size,
+   * and its sampling the options `posFraction`, `roi` and `roiMargin`.
+   */
+  config?: Partial<Omit<TrainConfig, "crop" | "posFraction" | "roi">>;
   /** Continue the run in `out` from its resume.safetensors (refused when a setting that decides the numbers changed). */
   resume?: boolean;
   /** Clear an earlier run in `out` first (a fresh run into a folder holding one is refused). */
@@ -152,6 +162,7 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
   if (o.maxVoxels !== undefined && !(Number.isInteger(o.maxVoxels) && o.maxVoxels >= 1)) {
     throw new InputError("maxVoxels", ` ${o.maxVoxels} must be an integer ≥ 1`);
   }
+  checkCropSampling(o);
   const root = o.data.replace(/\/+$/, "");
   const dir = o.out.replace(/\/+$/, "");
   const ds = await inputErrors("data", root, () => loadDataset(root));
@@ -202,6 +213,8 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
   for (const subj of labelled.filter((x) => split.train.includes(x.id))) {
     samples.push(toSample(await loadPreprocessed(subj, o.labelMap, o.maxVoxels)));
   }
+  // The crops' sampling for this crop size and these labels (`roi: "auto"` boxes them); the config records it.
+  Object.assign(tc, await resolveCropSampling(o, tc.crop!, samples.map((x) => x.label!)));
   const base = buildUnetr(config, seed, pre.weights, o.pretrained);
   const rankOption = o.rank !== undefined ? { rank: o.rank } : {};
   const prepared = await prepareMethod(base, { method, ...rankOption });
@@ -241,6 +254,12 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
       rank,
       model: config,
       parameters: prepared.report,
+      // As asked; config.posFraction and config.roi hold the values resolved from it.
+      cropSampling: {
+        posFraction: o.posFraction ?? "auto",
+        roi: o.roi ?? null,
+        roiMargin: o.roiMargin ?? DEFAULT_ROI_MARGIN_MM,
+      },
     },
     metadata: {
       [MODEL_KEY]: JSON.stringify(config),

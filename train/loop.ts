@@ -31,7 +31,14 @@
 import { fromArray, getBackend, Rng, type Tensor, tidy } from "../tensor/mod.ts";
 import { gradients } from "../autodiff/mod.ts";
 import { Dropout, type Module } from "../models/mod.ts";
-import { type Sample, type Shape3, toTensorOrder, trainingAugmentation, type Volume } from "../data/mod.ts";
+import {
+  type RoiBox,
+  type Sample,
+  type Shape3,
+  toTensorOrder,
+  trainingAugmentation,
+  type Volume,
+} from "../data/mod.ts";
 import { type LossName, segmentationLoss } from "./losses.ts";
 import { Adam, AdamW } from "./optim.ts";
 import { constantSchedule, polySchedule, type Schedule } from "./schedule.ts";
@@ -87,6 +94,14 @@ export interface TrainConfig {
   ensemble: number;
   /** Call `evaluate` after epochs with `e % evalEvery == 0` (0: never). Spec: 100. */
   evalEvery: number;
+  /**
+   * Probability of a crop centred on a random foreground voxel (MONAI
+   * RandCropByPosNegLabeld, nnU-Net oversampling; data/crop_sampling.ts).
+   * 0: the paper's uniform crops.
+   */
+  posFraction: number;
+  /** Crops are drawn inside this voxel box (co-registered scans), or null for the whole scan. */
+  roi: RoiBox | null;
 }
 
 /** The authors' settings (paper §4.3). */
@@ -109,6 +124,8 @@ export const DEFAULT_TRAIN_CONFIG: Readonly<TrainConfig> = Object.freeze<TrainCo
   checkpointEvery: 10,
   ensemble: 4,
   evalEvery: 100,
+  posFraction: 0,
+  roi: null,
 });
 
 /**
@@ -266,7 +283,8 @@ function augmentSample(augment: (s: Sample, rng: Rng) => Sample, s: TrainSample,
   if (!s.channels) return augment(s, rng);
   const seed = rng.next();
   const first = augment({ image: s.channels[0], label: s.label }, new Rng(seed));
-  const rest = s.channels.slice(1).map((image) => augment({ image }, new Rng(seed)).image);
+  // The label goes along so that a foreground-aware crop lands at the same place in every channel.
+  const rest = s.channels.slice(1).map((image) => augment({ image, label: s.label }, new Rng(seed)).image);
   return { ...first, channels: [first.image, ...rest] };
 }
 
@@ -414,7 +432,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   });
   const schedule = makeSchedule(c);
   const augment = trainingAugmentation({
-    crop: { size: c.crop },
+    crop: { size: c.crop, posFraction: c.posFraction, roi: c.roi },
     flip: c.flip ? {} : false,
     intensity: c.intensity ? {} : false,
   });
@@ -440,6 +458,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     };
     const resuming = await openRunFolder(outDir, {
       record,
+      // A key that an older run did not record compares as its default (e.g. posFraction, roi).
+      configDefaults: DEFAULT_TRAIN_CONFIG,
       resume: opts.resume ?? false,
       overwrite: opts.overwrite ?? false,
     });

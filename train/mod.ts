@@ -51,6 +51,18 @@ export type { LazySamples, TrainConfig, TrainingModel, TrainOptions, TrainResult
 export { formatDuration, ProgressBar } from "./progress.ts";
 export type { ProgressOptions, ProgressUpdate } from "./progress.ts";
 export { runVersions } from "./versions.ts";
+export {
+  autoPosFraction,
+  checkCropSampling,
+  DEFAULT_POS_FRACTION,
+  DEFAULT_ROI_MARGIN_MM,
+  PAPER_CROP,
+  parsePosFraction,
+  resolveCropSampling,
+  resolveRoi,
+  sampleLabels,
+} from "./sampling.ts";
+export type { CropSamplingRequest } from "./sampling.ts";
 export type { Versions } from "./versions.ts";
 export { ADAPTER_METHODS, BUILTIN_METHODS, METHODS, prepareMethod } from "./methods.ts";
 export type { MethodOptions, PreparedMethod } from "./methods.ts";

@@ -8,6 +8,12 @@
  * checkpoint loaded into the run's model before the first result is handed
  * out, so a bad input leaves no partial output.
  *
+ * A run trained with an ROI (`config.roi`, from `finetune({ roi })` or
+ * `--roi`) predicts only the windows that meet its box
+ * (`roiSlidingWindowInference`); every other voxel is background. The box is
+ * in voxels of the training grid, so every scan must be co-registered to it:
+ * a scan whose grid does not hold the box is refused before any output.
+ *
  * A run pre-trained on BraTS (`config.json` records `brats.modalities`)
  * reads BraTS-layout input: `ID/ID_<modality>.nii.gz` for each of the run's
  * modalities, in the run's channel order, each z-scored over its voxels > 0
@@ -34,6 +40,8 @@ import {
   type ReadNiftiOptions,
   removeSmallComponents,
   Rng,
+  type RoiBox,
+  roiSlidingWindowInference,
   slidingWindowInference,
   type Volume,
   zScore,
@@ -63,8 +71,8 @@ export interface RunRecord {
   method?: unknown;
   /** The method's rank (null or absent: none). */
   rank?: number | null;
-  /** Training settings. */
-  config?: { epochs?: number; ensemble?: number };
+  /** Training settings; `roi`: the crops' box, which prediction keeps to. */
+  config?: { epochs?: number; ensemble?: number; roi?: RoiBox | null };
   /** The checkpoint files the run writes (the training loop's record); predict ensembles no other. */
   checkpoints?: { epochs?: string[]; ensemble?: string[] };
   /** BraTS runs only. */
@@ -91,6 +99,8 @@ export interface Run {
   epochs: number;
   /** Checkpoints averaged by default. */
   ensemble: number;
+  /** The run's ROI (voxels of the training grid, end exclusive): only windows meeting it run; null: all. */
+  roi: RoiBox | null;
 }
 
 /** Options of {@link predict}. */
@@ -313,6 +323,16 @@ function runInput(record: RunRecord, path: string): Pick<Run, "modalities" | "la
   return { modalities, labelValues: threeClass ? [...BRATS_CLASS_LABELS] : null };
 }
 
+/** The run's `config.roi`, checked to be a voxel box; null when it records none. */
+function runRoi(roi: unknown, path: string): RoiBox | null {
+  if (roi === undefined || roi === null) return null;
+  const r = roi as RoiBox;
+  const ok = [r.start, r.end].every((v) => Array.isArray(v) && v.length === 3 && v.every(Number.isInteger)) &&
+    [0, 1, 2].every((a) => r.start[a] >= 0 && r.start[a] < r.end[a]);
+  if (!ok) throw new InputError(null, `${path}: config.roi ${JSON.stringify(roi)} is not a voxel box`);
+  return { start: [...r.start], end: [...r.end] };
+}
+
 /**
  * Opens a run folder written by `finetune` (or `lorapt pretrain`): reads its
  * config.json and builds its model with the run's method and rank
@@ -355,6 +375,7 @@ export async function openRun(runDir: string): Promise<Run> {
     window: imgTriple(base.config),
     epochs: record.config?.epochs ?? 0,
     ensemble: record.config?.ensemble ?? 4,
+    roi: runRoi(record.config?.roi, configPath),
   };
 }
 
@@ -454,7 +475,17 @@ export async function predict(
   options.onCheckpoints?.(files);
   // Every scan is read and checked before the first result is handed out; the reads are repeated below,
   // one scan in memory at a time.
-  for (const scan of list) await inputErrors("input", scan.path, () => scan.load(read));
+  for (const scan of list) {
+    const { channels } = await inputErrors("input", scan.path, () => scan.load(read));
+    const shape = channels[0].shape, roi = r.roi;
+    if (roi && roi.end.some((e, a) => e > shape[a])) {
+      throw new InputError(
+        "input",
+        ` ${scan.path}: shape [${shape}] does not hold the run's ROI [${roi.start}]..[${roi.end}] ` +
+          `(${r.configPath}); a run trained with an ROI predicts scans co-registered to its training grid`,
+      );
+    }
+  }
   // One model, its weights swapped to the member that a call is for.
   let loaded = -1;
   const forward = modelPredictor(model);
@@ -468,11 +499,10 @@ export async function predict(
   const out: PredictedScan[] = [];
   for (const [i, scan] of list.entries()) {
     const { channels, reference } = await inputErrors("input", scan.path, () => scan.load(read));
-    const res = await slidingWindowInference(channels, predictors, {
-      window: r.window,
-      overlap,
-      secondSoftmax: options.secondSoftmax ?? true,
-    });
+    const windows = { window: r.window, overlap, secondSoftmax: options.secondSoftmax ?? true };
+    const res = r.roi
+      ? await roiSlidingWindowInference(channels, predictors, r.roi, windows)
+      : await slidingWindowInference(channels, predictors, windows);
     // Small components of the whole foreground (every class together) go; the kept voxels keep their class.
     const keep = minMm3 > 0
       ? removeSmallComponents(res.labels.data, res.labels.shape, { minMm3, spacing: reference.spacing })

@@ -37,6 +37,11 @@ const RUN_FILE = /^(config\.json|split\.json|log\.jsonl|[\w.-]+\.safetensors|[\w
 export interface OpenRunFolderOptions {
   /** What `config.json` records: `config` (the training config) and `fingerprint` are compared on resume. */
   record: { config: object; fingerprint?: Record<string, unknown>; [key: string]: unknown };
+  /**
+   * Values of config entries that an older run's `config.json` may lack (an
+   * entry added since): on resume a missing entry compares as its default.
+   */
+  configDefaults?: object;
   /** Continue the run in the folder. */
   resume?: boolean;
   /** A fresh run may clear an earlier run's files. */
@@ -134,7 +139,10 @@ export async function openRunFolder(dir: string, opts: OpenRunFolderOptions): Pr
     } catch (e) {
       throw new TrainInputError(`cannot resume ${dir}: ${configPath} is damaged (${(e as Error).message})`);
     }
-    const diff = firstDifference(old.config, opts.record.config, "config") ??
+    const oldConfig = opts.configDefaults && old.config && typeof old.config === "object"
+      ? { ...opts.configDefaults, ...old.config }
+      : old.config;
+    const diff = firstDifference(oldConfig, opts.record.config, "config") ??
       (opts.record.fingerprint ? firstDifference(old.fingerprint, opts.record.fingerprint, "fingerprint") : null);
     if (diff) {
       throw new TrainInputError(

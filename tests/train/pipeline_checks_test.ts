@@ -35,7 +35,7 @@ const options = (out: string, more: Partial<FinetuneOptions> = {}): FinetuneOpti
   config: { epochs: 1, batchSize: 1, ensemble: 1 },
   ...more,
 });
-const names = async (dir: string) => [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+const names = (dir: string) => [...Deno.readDirSync(dir)].map((e) => e.name).sort();
 
 Deno.test({
   name: "finetune: a model other than the weights' one, too many voxels, and a folder holding a run are InputErrors",
@@ -51,7 +51,7 @@ Deno.test({
     );
     const out = `${root}/run-a`;
     await finetune(options(out));
-    const before = await names(out);
+    const before = names(out);
     assert.ok(before.includes("split.json") && before.includes("model_epoch_0.safetensors"), `${before}`);
     await assert.rejects(
       finetune(options(out)),
@@ -59,7 +59,7 @@ Deno.test({
         e instanceof TrainInputError && e instanceof InputError && e.option === null &&
         /holds an earlier run/.test(e.message),
     );
-    assert.deepEqual(await names(out), before);
+    assert.deepEqual(names(out), before);
     const again = await finetune(options(out, { overwrite: true }));
     assert.equal(again.result.epochsDone, 1);
   },
