@@ -41,11 +41,13 @@ let registered = false;
  *
  * @example
  * ```ts
- * import { initNative, tensor, matmul } from "@lorapt/core";
+ * import assert from "node:assert/strict";
+ * import { fromArray, initNative, matmul } from "@lorapt/core";
  * const native = initNative();
  * if (native) {
- *   const c = matmul(tensor([[1, 2]], { backend: native }), tensor([[3], [4]], { backend: native }));
- *   console.log(await c.item()); // 11
+ *   const a = fromArray(new Float32Array([1, 2]), [1, 2], native);
+ *   const b = fromArray(new Float32Array([3, 4]), [2, 1], native);
+ *   assert.equal(await matmul(a, b).item(), 11);
  * }
  * ```
  */
