@@ -74,8 +74,9 @@ export interface TSvdOptions {
    */
   method?: SliceSvdMethod;
   /**
-   * Krylov method: converged when ‖Â_k·v − σ·u‖ and ‖Â_kᴴ·u − σ·v‖ are at most tol·σ_1(Â_k) for each
-   * of the r triplets of every slice (default 1e-8).
+   * LAPACK and Krylov methods: converged when ‖Â_k·v − σ·u‖ and ‖Â_kᴴ·u − σ·v‖ are at most tol·σ_1(Â_k)
+   * for each of the r triplets of every slice (default 1e-8); the LAPACK result must also have ‖UᴴU − I‖ and
+   * ‖VᴴV − I‖ at most tol.
    */
   tol?: number;
   /** Krylov method: restarts allowed per slice before an `SvdConvergenceError` is thrown (default 100). */
@@ -180,8 +181,9 @@ export async function tsvd(a: Tensor): Promise<TSvd> {
  * the Fourier domain this keeps the top r singular triplets of every slice
  * Â_k, which makes A_r the best approximation of tubal rank r (Kilmer &
  * Martin 2011, §4): ‖A − A_r‖²_F = (1/n3) Σ_k Σ_{i>r} σ_i(Â_k)². Large
- * slices are decomposed by a Krylov method that never forms the full SVD and
- * stops on a residual test (see {@link TSvdOptions}); it throws
+ * slices are decomposed through the top eigenpairs of their Gram matrix on
+ * LAPACK, or by a Krylov method, neither of which forms the full SVD; both
+ * are checked by a residual test (see {@link TSvdOptions}); the Krylov method throws
  * `SvdConvergenceError` rather than return unconverged factors. With
  * `{ parts: true }` the principal part A_r and the residual A − A_r come
  * back too (formed in float64, then rounded once to A's dtype).
