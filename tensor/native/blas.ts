@@ -66,15 +66,42 @@ const SYMBOLS = {
   },
 } as const;
 
+const B = "buffer" as const;
+/**
+ * Level-3 complex and symmetric products and LAPACK's MRRR eigensolvers, used by the Gram-matrix path of the
+ * t-SVD (tensor/talgebra/svd_gram.ts). Optional: a CBLAS without them still loads, and {@link lapack} says null.
+ * The LAPACK routines are Fortran: every argument is a pointer, matrices are column-major, and gfortran appends one
+ * hidden length per character argument (JOBZ, RANGE, UPLO).
+ */
+const LAPACK_SYMBOLS = {
+  cblas_dsyrk: {
+    parameters: ["i32", "i32", "i32", "i32", "i32", "f64", B, "i32", "f64", B, "i32"],
+    result: "void",
+    optional: true,
+  },
+  cblas_zherk: {
+    parameters: ["i32", "i32", "i32", "i32", "i32", "f64", B, "i32", "f64", B, "i32"],
+    result: "void",
+    optional: true,
+  },
+  cblas_zgemm: {
+    parameters: ["i32", "i32", "i32", "i32", "i32", "i32", B, B, "i32", B, "i32", B, B, "i32"],
+    result: "void",
+    optional: true,
+  },
+  dsyevr_: { parameters: [...Array(21).fill(B), "usize", "usize", "usize"], result: "void", optional: true },
+  zheevr_: { parameters: [...Array(23).fill(B), "usize", "usize", "usize"], result: "void", optional: true },
+} as const;
+
 const OPENBLAS_SYMBOLS = {
   openblas_get_num_threads: { parameters: [], result: "i32", optional: true },
   openblas_set_num_threads: { parameters: ["i32"], result: "void", optional: true },
   openblas_get_corename: { parameters: [], result: "pointer", optional: true },
 } as const;
 
-type Lib = Deno.DynamicLibrary<typeof SYMBOLS & typeof OPENBLAS_SYMBOLS>;
+type Lib = Deno.DynamicLibrary<typeof SYMBOLS & typeof OPENBLAS_SYMBOLS & typeof LAPACK_SYMBOLS>;
 
-const ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112;
+const ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112, CONJ_TRANS = 113, UPPER = 121;
 
 /** The candidate library files, in the order they are tried. */
 export function blasCandidates(): string[] {
@@ -98,7 +125,7 @@ function load(): BlasStatus {
   const tried: string[] = [];
   for (const path of blasCandidates()) {
     try {
-      lib = Deno.dlopen(path, { ...SYMBOLS, ...OPENBLAS_SYMBOLS }) as Lib;
+      lib = Deno.dlopen(path, { ...SYMBOLS, ...OPENBLAS_SYMBOLS, ...LAPACK_SYMBOLS }) as Lib;
     } catch (e) {
       if (e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied) {
         return status = { library: null, reason: "no --allow-ffi permission", core: null, threads: null };
@@ -212,4 +239,204 @@ export function dgemm(
     c,
     ldc,
   );
+}
+
+/**
+ * The symmetric/Hermitian eigensolvers and the products around them, as the
+ * Gram-matrix t-SVD path uses them. {@link lapack} returns the system
+ * library's; tests inject their own (or null) to exercise the fallback.
+ */
+export interface LapackApi {
+  /** C ← A·Aᴴ (`trans` "N", A n×k) or Aᴴ·A ("C", A k×n), upper triangle of the row-major n×n C; complex interleaved. */
+  zherk(trans: "N" | "C", n: number, k: number, a: Float64Array, lda: number, c: Float64Array): void;
+  /** C ← A·Aᵀ (`trans` "N", A n×k) or Aᵀ·A ("T", A k×n), upper triangle of the row-major n×n C. */
+  dsyrk(trans: "N" | "T", n: number, k: number, a: Float64Array, lda: number, c: Float64Array): void;
+  /** C ← op(A)·B for row-major complex interleaved matrices, op(A) m×k ("N" or "C": conjugate transpose), B k×n. */
+  zgemm(
+    ta: "N" | "C",
+    m: number,
+    n: number,
+    k: number,
+    a: Float64Array,
+    lda: number,
+    b: Float64Array,
+    c: Float64Array,
+  ): void;
+  /** See {@link zheevr}. */
+  zheevr(n: number, a: Float64Array, il: number, iu: number): EigenResult;
+  /** See {@link dsyevr}. */
+  dsyevr(n: number, a: Float64Array, il: number, iu: number): EigenResult;
+}
+
+/** Eigenpairs il..iu (1-based, ascending) of a symmetric/Hermitian matrix from {@link zheevr} or {@link dsyevr}. */
+export interface EigenResult {
+  /** LAPACK's INFO: 0 on success. */
+  info: number;
+  /** The eigenvalues, ascending (iu − il + 1 of them). */
+  w: Float64Array;
+  /** The eigenvectors, column-major n×(iu − il + 1) (interleaved re, im for zheevr). */
+  z: Float64Array;
+}
+
+const char = (c: string) => new Uint8Array([c.charCodeAt(0)]);
+const int = (x: number) => new Int32Array([x]);
+const dbl = (x: number) => new Float64Array([x]);
+/** LAPACK's dlamch('S'), the safe minimum: the ABSTOL that gives the most accurate eigenvalues (dsyevr docs). */
+const SAFE_MIN = 2 ** -1022;
+
+function lapackSymbols(): Lib["symbols"] {
+  const s = symbols();
+  if (!s.zheevr_ || !s.dsyevr_ || !s.cblas_zherk || !s.cblas_dsyrk || !s.cblas_zgemm) {
+    throw new Error(`LAPACK: ${blasStatus().library} lacks zheevr_/dsyevr_/cblas_zherk/cblas_dsyrk/cblas_zgemm`);
+  }
+  return s;
+}
+
+/**
+ * Eigenpairs il..iu (1-based, in ascending order of eigenvalue) of the
+ * Hermitian n×n matrix whose **lower** triangle is held column-major in `a`
+ * (complex interleaved: re, im), by LAPACK's `zheevr` (JOBZ = 'V',
+ * RANGE = 'I', MRRR). A row-major matrix with its upper triangle filled is
+ * this matrix's transpose, i.e. its conjugate: the caller conjugates the
+ * eigenvectors back. `a` is overwritten. The workspace sizes come from a
+ * query call (LWORK = LRWORK = LIWORK = −1).
+ */
+export function zheevr(n: number, a: Float64Array, il: number, iu: number): EigenResult {
+  const s = lapackSymbols(), k = iu - il + 1;
+  if (!(Number.isInteger(n) && n >= 1 && a.length >= 2 * n * n && il >= 1 && iu <= n && k >= 1)) {
+    throw new RangeError(
+      `zheevr: need 1 ≤ il ≤ iu ≤ n and 2n² values, got n = ${n}, il = ${il}, iu = ${iu}, ${a.length}`,
+    );
+  }
+  const m = int(0), w = new Float64Array(n), z = new Float64Array(2 * n * k), isuppz = new Int32Array(2 * k);
+  const info = int(0);
+  const call = (
+    work: Float64Array,
+    lwork: number,
+    rwork: Float64Array,
+    lrwork: number,
+    iwork: Int32Array,
+    liwork: number,
+  ) =>
+    s.zheevr_!(
+      char("V"),
+      char("I"),
+      char("L"),
+      int(n),
+      a,
+      int(n),
+      dbl(0),
+      dbl(0),
+      int(il),
+      int(iu),
+      dbl(SAFE_MIN),
+      m,
+      w,
+      z,
+      int(n),
+      isuppz,
+      work,
+      int(lwork),
+      rwork,
+      int(lrwork),
+      iwork,
+      int(liwork),
+      info,
+      1n,
+      1n,
+      1n,
+    );
+  const wq = new Float64Array(2), rq = new Float64Array(1), iq = new Int32Array(1);
+  call(wq, -1, rq, -1, iq, -1);
+  if (info[0] !== 0) return { info: info[0], w: w.subarray(0, 0), z };
+  const lw = Math.ceil(wq[0]), lrw = Math.ceil(rq[0]), liw = iq[0];
+  call(new Float64Array(2 * lw), lw, new Float64Array(lrw), lrw, new Int32Array(liw), liw);
+  return { info: info[0] !== 0 ? info[0] : m[0] === k ? 0 : -1000, w: w.subarray(0, k), z };
+}
+
+/** {@link zheevr} for a real symmetric matrix (LAPACK's `dsyevr`); `a` is n×n, its lower triangle column-major. */
+export function dsyevr(n: number, a: Float64Array, il: number, iu: number): EigenResult {
+  const s = lapackSymbols(), k = iu - il + 1;
+  if (!(Number.isInteger(n) && n >= 1 && a.length >= n * n && il >= 1 && iu <= n && k >= 1)) {
+    throw new RangeError(
+      `dsyevr: need 1 ≤ il ≤ iu ≤ n and n² values, got n = ${n}, il = ${il}, iu = ${iu}, ${a.length}`,
+    );
+  }
+  const m = int(0), w = new Float64Array(n), z = new Float64Array(n * k), isuppz = new Int32Array(2 * k);
+  const info = int(0);
+  const call = (work: Float64Array, lwork: number, iwork: Int32Array, liwork: number) =>
+    s.dsyevr_!(
+      char("V"),
+      char("I"),
+      char("L"),
+      int(n),
+      a,
+      int(n),
+      dbl(0),
+      dbl(0),
+      int(il),
+      int(iu),
+      dbl(SAFE_MIN),
+      m,
+      w,
+      z,
+      int(n),
+      isuppz,
+      work,
+      int(lwork),
+      iwork,
+      int(liwork),
+      info,
+      1n,
+      1n,
+      1n,
+    );
+  const wq = new Float64Array(1), iq = new Int32Array(1);
+  call(wq, -1, iq, -1);
+  if (info[0] !== 0) return { info: info[0], w: w.subarray(0, 0), z };
+  const lw = Math.ceil(wq[0]), liw = iq[0];
+  call(new Float64Array(lw), lw, new Int32Array(liw), liw);
+  return { info: info[0] !== 0 ? info[0] : m[0] === k ? 0 : -1000, w: w.subarray(0, k), z };
+}
+
+const SYSTEM_LAPACK: LapackApi = {
+  zherk(trans, n, k, a, lda, c) {
+    lapackSymbols().cblas_zherk!(ROW_MAJOR, UPPER, trans === "C" ? CONJ_TRANS : NO_TRANS, n, k, 1, a, lda, 0, c, n);
+  },
+  dsyrk(trans, n, k, a, lda, c) {
+    lapackSymbols().cblas_dsyrk!(ROW_MAJOR, UPPER, trans === "T" ? TRANS : NO_TRANS, n, k, 1, a, lda, 0, c, n);
+  },
+  zgemm(ta, m, n, k, a, lda, b, c) {
+    const one = new Float64Array([1, 0]), zero = new Float64Array([0, 0]);
+    lapackSymbols().cblas_zgemm!(
+      ROW_MAJOR,
+      ta === "C" ? CONJ_TRANS : NO_TRANS,
+      NO_TRANS,
+      m,
+      n,
+      k,
+      one,
+      a,
+      lda,
+      b,
+      n,
+      zero,
+      c,
+      n,
+    );
+  },
+  zheevr,
+  dsyevr,
+};
+
+/** Whether the loaded BLAS also exports the LAPACK eigensolvers and products of {@link LapackApi}. */
+export function lapackAvailable(): boolean {
+  if (!blasStatus().library || !lib) return false;
+  const s = lib.symbols;
+  return !!(s.zheevr_ && s.dsyevr_ && s.cblas_zherk && s.cblas_dsyrk && s.cblas_zgemm);
+}
+
+/** The system library's {@link LapackApi}, or null when there is none (no BLAS, or a CBLAS without LAPACK). */
+export function lapack(): LapackApi | null {
+  return lapackAvailable() ? SYSTEM_LAPACK : null;
 }

@@ -6,6 +6,7 @@
  * and the extra memory stays small.
  * @module
  */
+import { blasStatus, dgemm } from "../native/blas.ts";
 import { planFor } from "./fft_plan.ts";
 
 /** Tubes per chunk: about 64k complex values per batch. */
@@ -101,6 +102,30 @@ export interface HalfSpectrum {
   re: Float64Array[];
   /** Imaginary parts, one array of n1·n2 values per slice. */
   im: Float64Array[];
+}
+
+/**
+ * {@link rfftSlices} as one matrix product on the system BLAS, or null when
+ * none is loaded: [Re; Im] (2h×tubes) = [cos; −sin](2πkt/n) (2h×n) ·
+ * srcᵀ, i.e. the DFT by definition, which for the short tubes of the t-SVD
+ * (n3 = 12 or 48) runs several times faster than the JS FFT at the same
+ * float64 accuracy (errors about n·ε·‖tube‖). The angles are reduced
+ * exactly (kt mod n) before cos/sin.
+ */
+export function rfftSlicesBlas(src: Float64Array, tubes: number, n: number): HalfSpectrum | null {
+  if (!blasStatus().library) return null;
+  const h = halfLength(n), f = new Float64Array(2 * h * n), out = new Float64Array(2 * h * tubes);
+  for (let k = 0; k < h; k++) {
+    for (let t = 0; t < n; t++) {
+      const angle = (2 * Math.PI * ((k * t) % n)) / n;
+      (f[k * n + t] = Math.cos(angle), f[(h + k) * n + t] = -Math.sin(angle));
+    }
+  }
+  dgemm("N", "T", 2 * h, tubes, n, 1, f, n, src, n, 0, out, tubes);
+  return {
+    re: Array.from({ length: h }, (_, k) => out.subarray(k * tubes, (k + 1) * tubes)),
+    im: Array.from({ length: h }, (_, k) => out.subarray((h + k) * tubes, (h + k + 1) * tubes)),
+  };
 }
 
 /**

@@ -210,7 +210,7 @@ Deno.test("tsvdTruncate returns only the factors unless parts are asked for, and
   assert.deepEqual(await t.S.data(), await p.S.data());
   await assert.rejects(
     () => tsvdTruncate(a, 2, { method: "randomized" as "krylov" }),
-    /tsvdTruncate: method must be "auto", "jacobi" or "krylov", got "randomized"/,
+    /tsvdTruncate: method must be "auto", "jacobi", "krylov" or "lapack", got "randomized"/,
   );
 });
 
