@@ -11,7 +11,6 @@ import type { Backend, CpuArg, CpuKernel, DType, KernelInput, KernelOp, TypedArr
 import { cpuBackend } from "../cpu/backend.ts";
 import { type BlasStatus, blasStatus } from "./blas.ts";
 import { nativeAdamUpdate } from "./adam.ts";
-import { recycle } from "./pool.ts";
 
 /** The native backend object. Storage handles are typed arrays, as on the CPU backend. */
 export const nativeBackend: Backend = {
@@ -20,7 +19,7 @@ export const nativeBackend: Backend = {
   upload: cpuBackend.upload,
   download: cpuBackend.download,
   readSync: cpuBackend.readSync,
-  free: recycle,
+  free: cpuBackend.free,
   run(op: KernelOp, inputs: readonly KernelInput[], params: unknown, out): unknown {
     const args: CpuArg[] = inputs.map((t) => ({
       data: t.storage.handle as TypedArray,

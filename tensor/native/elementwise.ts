@@ -27,7 +27,6 @@ import { broadcastStrides, sizeOf, stridesOf } from "../shape.ts";
 import { erf } from "../special.ts";
 import { type ActivationName, ACTIVATIONS } from "../activations.ts";
 import { collapse, forEachRow } from "./layout.ts";
-import { takeFloat32 } from "./pool.ts";
 
 /** The activations' names, each bound in a generated loop as `act_<name>`: the table's own CPU function. */
 const ACT_NAMES = Object.keys(ACTIVATIONS) as ActivationName[];
@@ -129,8 +128,7 @@ function rowLoop(expr: string, modes: readonly Mode[], types: string, views: boo
 
 /** Runs `expr` over broadcast operands into a fresh array of the output's shape and dtype. */
 function mapInto(expr: string, args: readonly CpuArg[], out: OutputMeta, p0 = 0, p1 = 0): TypedArray {
-  // Every element is written (each row loop covers its row), so a pooled float32 array will do.
-  const r = out.dtype === "float32" ? takeFloat32(sizeOf(out.shape)) : allocArray(out.dtype, sizeOf(out.shape));
+  const r = allocArray(out.dtype, sizeOf(out.shape));
   if (r.length === 0) return r;
   const strides = [stridesOf(out.shape), ...args.map((a) => broadcastStrides(a.shape, out.shape))];
   const c = collapse(out.shape, strides);

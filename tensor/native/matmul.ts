@@ -7,7 +7,6 @@ import type { CpuArg, LinearParams, OutputMeta, TypedArray } from "../kernel_typ
 import { linearActivation } from "../activations.ts";
 import { linearKernel, matmulBatches, matmulKernel } from "../cpu/matmul.ts";
 import { sgemm } from "./blas.ts";
-import { takeFloat32 } from "./pool.ts";
 
 /** `[..., m, k] @ [..., k, n]` with broadcast batch axes: one sgemm per batch, or one for all when B is shared. */
 export function nativeMatmul(inputs: CpuArg[], p: unknown, out: OutputMeta): TypedArray {
@@ -18,7 +17,7 @@ export function nativeMatmul(inputs: CpuArg[], p: unknown, out: OutputMeta): Typ
   const [ia, ib] = matmulBatches(a.shape, b.shape, out.shape);
   const batches = ia.length;
   const A = a.data as Float32Array, B = b.data as Float32Array;
-  const C = takeFloat32(batches * m * n); // every element written: sgemm with β = 0
+  const C = new Float32Array(batches * m * n);
   // B shared by every batch and A's batches contiguous: one product of (batches·m) × k by k × n.
   if (ib.every((j) => j === 0) && ia.every((j, bt) => j === bt)) {
     sgemm("N", "N", batches * m, n, k, 1, A, k, B, n, 0, C, n);
@@ -50,7 +49,7 @@ export function nativeLinear(inputs: CpuArg[], p: LinearParams, out: OutputMeta)
   const [x, w, b] = inputs;
   if (out.dtype !== "float32" || inputs.some((t) => t.dtype !== "float32")) return linearKernel(inputs, p, out);
   const K = x.shape[x.shape.length - 1], N = w.shape[0], M = x.data.length / K;
-  const C = takeFloat32(M * N); // every element written: sgemm with β = 0
+  const C = new Float32Array(M * N);
   sgemm("N", "T", M, N, K, 1, x.data as Float32Array, K, w.data as Float32Array, K, 0, C, N);
   const bias = b?.data as Float32Array | undefined;
   const act = linearActivation(p.activation)?.cpu;
