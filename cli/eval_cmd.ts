@@ -1,6 +1,6 @@
 /**
- * `lorapt eval`: scores predicted label maps against the truth (spec
- * training-protocol.md §9) and writes a per-subject CSV and a summary:
+ * `lorapt eval`: scores predicted label maps against the truth (the
+ * paper's §4.2 metrics as the authors' evaluation/ scripts compute them) and writes a per-subject CSV and a summary:
  * Dice, HD95 (paper: 95th percentile), HDmax (the authors' script's
  * "HD95"), ASSD, and the subjects missed (empty prediction or truth).
  * @module

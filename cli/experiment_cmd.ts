@@ -1,6 +1,6 @@
 /**
  * `lorapt experiment table1|table2|table3|fig3`: runs the grid of one of the
- * paper's experiments (spec training-protocol.md §10), one `finetune()` →
+ * paper's experiments (§5, Tables 2–3 and Fig. 3), one `finetune()` →
  * `predict()` of the test subjects → `evaluate()` per cell (the library
  * calls of train/, as `lorapt finetune`, `predict` and `eval` run them), each in its own run folder
  * `<out>/runs/<key>/`, and appends every finished cell to

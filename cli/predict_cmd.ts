@@ -51,7 +51,7 @@ export const PREDICT: CommandSpec = {
     ensemble: {
       type: "string",
       value: "K",
-      help: "average the last K epoch checkpoints (spec §7; default: the run's)",
+      help: "average the last K epoch checkpoints (the authors' test.py; default: the run's)",
     },
     checkpoint: {
       type: "string",
@@ -62,7 +62,7 @@ export const PREDICT: CommandSpec = {
     "min-mm3": {
       type: "string",
       value: "V",
-      help: "remove 6-connected components smaller than V mm³ (spec §8; 0 = off)",
+      help: "remove 6-connected components smaller than V mm³ (the authors' evaluation/dice.py; 0 = off)",
       default: "1000",
     },
     "no-second-softmax": { type: "boolean", help: "skip the authors' second softmax before ensembling" },

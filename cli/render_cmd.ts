@@ -1,6 +1,6 @@
 /**
- * `lorapt render`: Figure-2-style pictures of one case (spec
- * training-protocol.md §9 metrics in the titles): PNG slices through the
+ * `lorapt render`: Figure-2-style pictures of one case (the paper's §4.2
+ * metrics in the titles): PNG slices through the
  * structure's centre, a 3-D surface rendering, and `report.html` with one row
  * per method and one column per case. Calling it once per case (and method)
  * with the same `--out` adds to the same report.

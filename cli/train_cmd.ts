@@ -5,7 +5,7 @@
  *
  * `lorapt pretrain` reads three layouts: the authors' (`subN/subN_img`), the
  * MSD one, and BraTS 2021 (`BraTS2021_XXXXX/BraTS2021_XXXXX_{t1,t1ce,t2,flair,seg}`,
- * spec training-protocol.md §1; detected, or forced with `--layout brats`).
+ * the paper's §4.1; detected, or forced with `--layout brats`).
  * On BraTS the input is T1ce alone unless `--modalities` says otherwise
  * (in_channels follows), the tumour labels merge into one class unless
  * `--three-class` (out_channels 4, multi-class soft Dice), the subjects are
@@ -79,7 +79,7 @@ import {
 const s = (help: string, value?: string, def?: string): FlagSpec => ({ type: "string", help, value, default: def });
 const b = (help: string): FlagSpec => ({ type: "boolean", help });
 
-/** Flags shared by pretrain and finetune (spec training-protocol.md §4–6 defaults). */
+/** Flags shared by pretrain and finetune (the paper's §4.3 and the authors' scripts: defaults). */
 const TRAIN_FLAGS: Record<string, FlagSpec> = {
   data: s("dataset folder (authors' subN/ layout or MSD dataset.json)", "DIR"),
   out: s("run folder for config, log and checkpoints", "RUN_DIR"),
@@ -145,7 +145,7 @@ export const PRETRAIN: CommandSpec = {
 export const FINETUNE: CommandSpec = {
   name: "finetune",
   summary: "fine-tune pre-trained weights on a few labelled subjects (the LoRA-PT protocol)",
-  description: "Draws --train-size training subjects by --seed (all others are test, spec §2), trains\n" +
+  description: "Draws --train-size training subjects by --seed (all others are test, as in the paper's §4.1), trains\n" +
     "the method's parameters, and writes split.json and checkpoints into --out.",
   flags: {
     pretrained: s("pre-trained weights (.safetensors from lorapt, or the authors' .pth)", "FILE"),
@@ -319,7 +319,7 @@ async function bratsData(v: FlagValues, root: string, seed: number, dir: string)
         mergeLabels,
         classes: classNames,
         labelMapping: mergeLabels ? "NCR 1, ED 2, ET 4 -> tumour 1" : "NCR 1 -> 1, ED 2 -> 2, ET 4 -> 3",
-        intensity: "z-score per channel over voxels > 0 (spec §3)",
+        intensity: "z-score per channel over voxels > 0 (the authors' data/preprocess.py)",
         split: { seed: split.seed, train: split.train.length, valid: split.valid.length, test: split.test.length },
         splitSource: split.seed === null ? "train/valid/test.txt in the dataset folder" : "seeded draw (--seed)",
         dataCache: mode,
@@ -438,7 +438,7 @@ export async function runPretrain(v: FlagValues): Promise<TrainCommandResult> {
         layout: data.layout,
         method: "full",
         model: config,
-        recipe: "spec training-protocol.md §1: settings beyond the data are 'as in the original UNETR paper' and " +
+        recipe: "the paper's §4.1: settings beyond the data are 'as in the original UNETR paper' and " +
           "not specified there; this run uses the values in config (the library's training defaults unless overridden)",
         train: data.train,
         // As asked; config.posFraction and config.roi hold the values resolved from it.
