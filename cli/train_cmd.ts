@@ -145,7 +145,8 @@ export const PRETRAIN: CommandSpec = {
 export const FINETUNE: CommandSpec = {
   name: "finetune",
   summary: "fine-tune pre-trained weights on a few labelled subjects (the LoRA-PT protocol)",
-  description: "Draws --train-size training subjects by --seed (all others are test, as in the paper's §4.1), trains\n" +
+  description:
+    "Draws --train-size training subjects by --seed (all others are test, as in the paper's §4.1), trains\n" +
     "the method's parameters, and writes split.json and checkpoints into --out.",
   flags: {
     pretrained: s("pre-trained weights (.safetensors from lorapt, or the authors' .pth)", "FILE"),
