@@ -169,77 +169,39 @@ export function setBlasThreads(n: number): void {
 }
 
 /**
- * C ← α·op(A)·op(B) + β·C for row-major float32 matrices, op(A) m×k,
- * op(B) k×n, C m×n; `lda`, `ldb`, `ldc` are row strides as stored.
+ * A row-major GEMM, C ← α·op(A)·op(B) + β·C with op(A) m×k, op(B) k×n and
+ * C m×n; `lda`, `ldb`, `ldc` are row strides as stored.
  */
-export function sgemm(
+export type Gemm<T extends Float32Array | Float64Array> = (
   ta: Trans,
   tb: Trans,
   m: number,
   n: number,
   k: number,
   alpha: number,
-  a: Float32Array,
+  a: T,
   lda: number,
-  b: Float32Array,
+  b: T,
   ldb: number,
   beta: number,
-  c: Float32Array,
+  c: T,
   ldc: number,
-): void {
-  if (m === 0 || n === 0) return;
-  symbols().cblas_sgemm(
-    ROW_MAJOR,
-    ta === "T" ? TRANS : NO_TRANS,
-    tb === "T" ? TRANS : NO_TRANS,
-    m,
-    n,
-    k,
-    alpha,
-    a,
-    lda,
-    b,
-    ldb,
-    beta,
-    c,
-    ldc,
-  );
+) => void;
+
+/** One CBLAS gemm symbol as a {@link Gemm} (row-major; an empty C is left alone). */
+function gemmOf<T extends Float32Array | Float64Array>(name: "cblas_sgemm" | "cblas_dgemm"): Gemm<T> {
+  return (ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) => {
+    if (m === 0 || n === 0) return;
+    const t = (x: Trans) => (x === "T" ? TRANS : NO_TRANS);
+    symbols()[name](ROW_MAJOR, t(ta), t(tb), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  };
 }
 
-/** {@link sgemm} in float64. */
-export function dgemm(
-  ta: Trans,
-  tb: Trans,
-  m: number,
-  n: number,
-  k: number,
-  alpha: number,
-  a: Float64Array,
-  lda: number,
-  b: Float64Array,
-  ldb: number,
-  beta: number,
-  c: Float64Array,
-  ldc: number,
-): void {
-  if (m === 0 || n === 0) return;
-  symbols().cblas_dgemm(
-    ROW_MAJOR,
-    ta === "T" ? TRANS : NO_TRANS,
-    tb === "T" ? TRANS : NO_TRANS,
-    m,
-    n,
-    k,
-    alpha,
-    a,
-    lda,
-    b,
-    ldb,
-    beta,
-    c,
-    ldc,
-  );
-}
+/** {@link Gemm} on float32 matrices: `cblas_sgemm`. */
+export const sgemm: Gemm<Float32Array> = gemmOf("cblas_sgemm");
+
+/** {@link Gemm} on float64 matrices: `cblas_dgemm`. */
+export const dgemm: Gemm<Float64Array> = gemmOf("cblas_dgemm");
 
 /**
  * The symmetric/Hermitian eigensolvers and the products around them, as the

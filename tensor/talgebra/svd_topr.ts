@@ -23,7 +23,7 @@
  * stay real.
  * @module
  */
-import { blasStatus, dgemm, type Trans } from "../native/blas.ts";
+import { blasStatus, dgemm, type Gemm as BlasGemm, type Trans } from "../native/blas.ts";
 import { Rng } from "../random.ts";
 import { type ComplexMatrix, type ComplexSvd, fixPhases } from "./complex_matrix.ts";
 import { jacobiSvd } from "./svd_jacobi.ts";
@@ -73,21 +73,7 @@ interface View {
   ld: number;
 }
 
-type Gemm = (
-  ta: Trans,
-  tb: Trans,
-  m: number,
-  n: number,
-  k: number,
-  alpha: number,
-  a: Float64Array,
-  lda: number,
-  b: Float64Array,
-  ldb: number,
-  beta: number,
-  c: Float64Array,
-  ldc: number,
-) => void;
+type Gemm = BlasGemm<Float64Array>;
 
 /** C ← α·op(A)·B + β·C in plain loops (row-major, op(A) m×k, B k×n): the fallback without a BLAS. */
 function gemmLoops(
