@@ -3,11 +3,12 @@
  * Hermitian eigenproblem of its Gram matrix, on LAPACK: G = AᴴA when
  * n ≤ m, else G = A·Aᴴ (`zherk`, or `dsyrk` for a real matrix), the top r
  * eigenpairs of G by `zheevr`/`dsyevr` (MRRR, RANGE = 'I'), σ = ‖A·v‖ and
- * u = A·v/σ (or the mirror image for a wide A). For r ≤ 8 and a Gram matrix
- * of order ≥ 64 the top eigenpairs come first from Lanczos with full
+ * u = A·v/σ (or the mirror image for a wide A). For r = 1 (LoRA-PT's rank) and
+ * a Gram matrix of order ≥ 64 the top eigenpair comes first from Lanczos with full
  * reorthogonalisation on G itself (about 65–75 G·q products on a 768×768
  * flat-spectrum slice: ≈ 45 ms against zheevr's ≈ 72 ms, measured on this
- * 2-core AVX-512 machine under load); if it does not converge within
+ * 2-core AVX-512 machine; unetr-base LoRA-PT init 5.5 → 4.7 s, bench/RESULTS.md);
+ * if it does not converge within
  * `gramMaxIter` steps or its triplets fail the check below, zheevr/dsyevr
  * runs, and after that the block Lanczos on A.
  *
@@ -139,8 +140,12 @@ export function gramTopR(
   return { ...fixPhases({ s, u: split(u, m, r), v: split(v, n, r) }), residual };
 }
 
-/** The Gram-Lanczos path is tried for r up to this (the Fourier slices of LoRA-PT have r = 1 or 2)... */
-const LANCZOS_MAX_R = 8;
+/**
+ * The Gram-Lanczos path is tried for r = 1 only: single-vector Lanczos sees one copy of a repeated eigenvalue, so
+ * for r ≥ 2 at σ₁ = σ₂ (say) it would return σ₁, σ₃ with perfect residuals, a wrong answer the check cannot catch.
+ * For r = 1 any converged top eigenvector is a right answer.
+ */
+const LANCZOS_MAX_R = 1;
 /** ...and a Gram matrix of at least this order (below it zheevr costs less than the iterations). */
 const LANCZOS_MIN_N = 64;
 /** The default cap on Lanczos steps (G·q products) before the Gram-Lanczos path gives up for zheevr. */
