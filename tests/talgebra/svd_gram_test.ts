@@ -98,17 +98,19 @@ Deno.test({
 
 Deno.test({
   name:
-    "LAPACK Gram path on flat spectra (σ₁/σ₂ < 1.1): Jacobi's principal parts to 1e-4, tall and wide, real and complex, r = 1, 2, 6",
+    "Gram paths (Lanczos on G, zheevr/dsyevr) on flat spectra (σ₁/σ₂ < 1.1): Jacobi's principal parts to 1e-4, tall and wide, real and complex, r = 1, 2, 6",
   ignore: !haveLapack,
   fn() {
     const rng = new Rng(41);
     for (const [m, n, real] of [[150, 110, false], [110, 150, false], [150, 110, true], [110, 150, true]] as const) {
       const a = flat(m, n, rng, real), ref = jacobiSvd(a);
       assert.ok(ref.s[0] / ref.s[1] < 1.1, `σ₁/σ₂ = ${ref.s[0] / ref.s[1]}`);
-      for (const r of [1, 2, 6]) {
-        const label = `${m}×${n} ${real ? "real" : "complex"} r=${r}`;
-        const top = sliceTopR(a, r, { real });
-        assert.equal(top.path, "lapack", `${label}: fell back (${top.fallback})`);
+      for (const [r, gramMaxIter] of [[1, 300], [2, 300], [6, 300], [1, 0], [2, 0], [6, 0]]) {
+        const label = `${m}×${n} ${real ? "real" : "complex"} r=${r} gramMaxIter=${gramMaxIter}`;
+        const top = sliceTopR(a, r, { real, gramMaxIter });
+        // gramMaxIter 0 skips the Lanczos-on-G path, so zheevr/dsyevr is tested on its own; r ≥ 2 always uses it.
+        const want = gramMaxIter && r === 1 ? "gram-lanczos" : "lapack";
+        assert.equal(top.path, want, `${label}: fell back (${top.fallback})`);
         const err = relFrob(rebuild(top), rebuild(ref, r));
         assert.ok(err < 1e-4, `${label}: principal parts differ by ${err}`);
         assert.ok(top.residual <= 1e-8, `${label}: residual ${top.residual}`);
@@ -144,14 +146,68 @@ Deno.test({
         return e;
       },
     };
-    const top = sliceTopR(a, 1, { lapack: wrongVector });
+    const top = sliceTopR(a, 1, { lapack: wrongVector, gramMaxIter: 0 });
     assert.equal(top.path, "lanczos");
     assert.match(top.fallback!, /residual .* above tol/);
     assert.ok(relFrob(rebuild(top), rebuild(ref, 1)) < 1e-4);
     const failing: LapackApi = { ...sys, zheevr: (n, g, il, iu) => ({ ...sys.zheevr(n, g, il, iu), info: 3 }) };
-    const second = sliceTopR(a, 1, { lapack: failing });
+    const second = sliceTopR(a, 1, { lapack: failing, gramMaxIter: 0 });
     assert.equal(second.path, "lanczos");
     assert.match(second.fallback!, /zheevr INFO 3/);
+  },
+});
+
+Deno.test({
+  name:
+    "Lanczos on G (r = 1; r = 2 on zheevr) on nearly flat spectra (σ₁/σ₂ < 1.1) matches Jacobi to 1e-4; capped, it falls back to zheevr",
+  ignore: !haveLapack,
+  fn() {
+    const rng = new Rng(46);
+    for (const [m, n, real] of [[260, 200, false], [200, 260, false], [260, 200, true], [200, 260, true]] as const) {
+      const a = flat(m, n, rng, real), ref = jacobiSvd(a), ratio = ref.s[0] / ref.s[1];
+      assert.ok(ratio < 1.1, `σ₁/σ₂ = ${ratio}`);
+      for (const r of [1, 2]) {
+        const label = `${m}×${n} ${real ? "real" : "complex"} r=${r} (σ₁/σ₂ = ${ratio.toFixed(4)})`;
+        const top = sliceTopR(a, r, { real });
+        assert.equal(top.path, r === 1 ? "gram-lanczos" : "lapack", `${label}: fell back (${top.fallback})`);
+        assert.ok(relFrob(rebuild(top), rebuild(ref, r)) < 1e-4, `${label}: principal parts`);
+        assert.ok(top.residual <= 1e-8, `${label}: residual ${top.residual}`);
+        // Three steps cannot converge on a flat spectrum: zheevr/dsyevr takes over, with the reason recorded.
+        const capped = sliceTopR(a, r, { real, gramMaxIter: 3 });
+        assert.equal(capped.path, "lapack", label);
+        if (r === 1) assert.match(capped.fallback!, /Gram-Lanczos: no convergence in 3 steps/);
+        assert.ok(relFrob(rebuild(capped), rebuild(ref, r)) < 1e-4, `${label}: capped principal parts`);
+      }
+    }
+    // Both Gram paths failing (capped Lanczos, zheevr INFO 3) ends on Lanczos on A, with both reasons.
+    const sys = lapack()!, a = flat(120, 90, rng, false), ref = jacobiSvd(a);
+    const failing: LapackApi = { ...sys, zheevr: (n, g, il, iu) => ({ ...sys.zheevr(n, g, il, iu), info: 3 }) };
+    const last = sliceTopR(a, 1, { lapack: failing, gramMaxIter: 3 });
+    assert.equal(last.path, "lanczos");
+    assert.match(last.fallback!, /no convergence in 3 steps; zheevr INFO 3/);
+    assert.ok(relFrob(rebuild(last), rebuild(ref, 1)) < 1e-4);
+    assert.throws(() => sliceTopR(a, 1, { gramMaxIter: -1 }), /gramMaxIter must be a non-negative integer, got -1/);
+  },
+});
+
+Deno.test({
+  name: "a repeated top singular value (3, 2, 2, 2, …): r = 4 stays on zheevr and finds all three 2s; r = 1 on Lanczos",
+  ignore: !haveLapack,
+  fn() {
+    // Single-vector Lanczos finds one copy of a repeated eigenvalue (it returned 3, 2, 2, 1.5 here when allowed for
+    // r = 4), which is why the Gram-Lanczos path is kept to r = 1.
+    const rng = new Rng(47), m = 130, n = 110;
+    for (const real of [false, true]) {
+      const basis = jacobiSvd(flat(m, n, rng, real));
+      const s = Float64Array.from({ length: n }, (_, i) => i === 0 ? 3 : i < 4 ? 2 : 1.5 * 0.97 ** (i - 4));
+      const a = rebuild({ s, u: basis.u, v: basis.v });
+      const four = sliceTopR(a, 4, { real });
+      assert.equal(four.path, "lapack");
+      assert.ok([3, 2, 2, 2].every((x, i) => Math.abs(four.s[i] - x) < 1e-10), `σ = ${four.s}`);
+      const one = sliceTopR(a, 1, { real });
+      assert.equal(one.path, "gram-lanczos");
+      assert.ok(Math.abs(one.s[0] - 3) < 1e-10 && one.residual <= 1e-8, `σ₁ = ${one.s[0]}`);
+    }
   },
 });
 
