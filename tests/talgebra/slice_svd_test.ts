@@ -10,6 +10,7 @@ import {
 } from "../../tensor/talgebra/complex_matrix.ts";
 import { jacobiSvd } from "../../tensor/talgebra/svd_jacobi.ts";
 import { SvdConvergenceError, type TopRResult, topRSvd } from "../../tensor/talgebra/svd_topr.ts";
+import { flat, rebuild, relFrob } from "./complex_helpers.ts";
 
 function maxAbs(a: ComplexMatrix, b: ComplexMatrix): number {
   let e = 0;
@@ -21,23 +22,6 @@ function eye(n: number): ComplexMatrix {
   const m = czeros(n, n);
   for (let i = 0; i < n; i++) m.re[i * n + i] = 1;
   return m;
-}
-
-/** U·diag(s)·Vᴴ over the first k triplets. */
-function rebuild(svd: ComplexSvd, k = svd.s.length): ComplexMatrix {
-  const us = czeros(svd.u.rows, k), vk = czeros(svd.v.rows, k);
-  for (let i = 0; i < svd.u.rows; i++) {
-    for (let c = 0; c < k; c++) {
-      us.re[i * k + c] = svd.u.re[i * svd.u.cols + c] * svd.s[c];
-      us.im[i * k + c] = svd.u.im[i * svd.u.cols + c] * svd.s[c];
-    }
-  }
-  for (let i = 0; i < svd.v.rows; i++) {
-    for (let c = 0; c < k; c++) {
-      (vk.re[i * k + c] = svd.v.re[i * svd.v.cols + c], vk.im[i * k + c] = svd.v.im[i * svd.v.cols + c]);
-    }
-  }
-  return cmatmulDense(us, cadjoint(vk));
 }
 
 /** A rank-`rank` matrix with singular values decaying from 1, plus Gaussian noise of size `noise`. */
@@ -177,23 +161,6 @@ function worstResidual(a: ComplexMatrix, top: ComplexSvd): number {
     worst = Math.max(worst, Math.sqrt(e1), Math.sqrt(e2));
   }
   return worst;
-}
-
-/** ‖X − Y‖_F / ‖Y‖_F. */
-function relFrob(x: ComplexMatrix, y: ComplexMatrix): number {
-  let num = 0, den = 0;
-  for (let i = 0; i < x.re.length; i++) {
-    num += (x.re[i] - y.re[i]) ** 2 + (x.im[i] - y.im[i]) ** 2;
-    den += y.re[i] ** 2 + y.im[i] ** 2;
-  }
-  return Math.sqrt(num / den);
-}
-
-/** Gaussian entries scaled by 1/√cols, like a PyTorch-initialised layer: σ₁/σ₂ close to 1. */
-function flat(m: number, n: number, rng: Rng, real: boolean): ComplexMatrix {
-  const a = crandn(m, n, rng), k = 1 / Math.sqrt(n);
-  for (let i = 0; i < a.re.length; i++) (a.re[i] *= k, a.im[i] = real ? 0 : a.im[i] * k);
-  return a;
 }
 
 /** U·diag(s)·Vᴴ with Haar-like unitary U (m×k), V (n×k) from the Jacobi SVD of a random matrix. */
